@@ -78,6 +78,7 @@ def ingest(
     is_simulated = (input_dir / SIMULATION_SIDECAR).is_file()
     con = connect(db_path)
     try:
+        con.execute("set preserve_insertion_order = true")  # row numbering relies on it
         con.execute("begin transaction")
         ensure_raw_schema(con)
         current = _current_files(con)
@@ -181,12 +182,12 @@ def _insert_rows(
         con.execute(f'alter table raw.{table_name} add column "{column}" varchar')
     selected = ", ".join(f'"{column}"' for column in inspected.columns)
     try:
-        relation_sql = source_relation(con, inspected)
+        source = source_relation(con, inspected)
         result = con.execute(
             f"insert into raw.{table_name} by name "
             f"select {selected}, _row_number, "
             "?::bigint as _batch_id, ? as _source_file, ? as _source_sha256, "
-            f"?::timestamp as _loaded_at from ({relation_sql})",
+            f"?::timestamp as _loaded_at from ({source.sql})",
             [batch_id, raw_file.name, raw_file.sha256, loaded_at],
         ).fetchall()
     except duckdb.Error as error:
@@ -196,6 +197,8 @@ def _insert_rows(
             [Violation(raw_file.name, "consistent_field_count", str(error), row=error.row_number)]
         ) from error
     row_count = int(result[0][0])
+    if not source.is_numbered:
+        number_rows(con, table_name, batch_id)
     if row_count == 0 and raw_file.table.is_required:
         raise ContractError(
             [
@@ -207,6 +210,22 @@ def _insert_rows(
             ]
         )
     return row_count
+
+
+def number_rows(con: duckdb.DuckDBPyConnection, table_name: str, batch_id: int) -> None:
+    """Set ``_row_number`` from the order in which one INSERT appended the batch's rows.
+
+    DuckDB keeps insertion order (``preserve_insertion_order``, on by default) when a
+    parallel scan is inserted, so the rows of one file get consecutive row ids in file
+    order; ``tests/unit/test_ingest.py`` checks this on a file large enough to be read
+    by several threads.
+    """
+    con.execute(
+        f"update raw.{table_name} set _row_number = rowid - ("
+        f"select min(rowid) from raw.{table_name} where _batch_id = ?) + 1 "
+        "where _batch_id = ?",
+        [batch_id, batch_id],
+    )
 
 
 def _record_file(

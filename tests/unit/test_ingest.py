@@ -223,3 +223,36 @@ def test_excel_cells_are_read_as_displayed(write_delivery: DeliveryWriter, db_pa
         ("P-001", "61", "2010-03-01", "2014-01-10", 1),
         ("P-002", "58.5", "2010-04-12", "2013-02-02", 3),
     ]
+
+
+def test_row_numbers_follow_the_file_on_a_multi_threaded_read(
+    tmp_path: Path, write_delivery: DeliveryWriter, db_path: Path
+):
+    """A file big enough for DuckDB's parallel CSV reader keeps its row order."""
+    import numpy as np
+
+    rows = 600_000
+    rng = np.random.default_rng(7)
+    frame = pl.DataFrame(
+        {
+            "patient_id": [f"P-{i:07d}" for i in range(rows)],
+            "gene": rng.choice(["IKZF1", "IKZF3", "CRBN", "BSG"], rows),
+            "value": rng.normal(8, 2, rows).round(6).astype(str),
+            "assay": "RNA-seq",
+            "unit": "log2",
+        }
+    )
+    folder = write_delivery(expression=None)
+    frame.write_csv(folder / "expression.csv")
+    assert (folder / "expression.csv").stat().st_size > 16 * 2**20  # several reader buffers
+    run(folder, db_path)
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        stored = con.sql(
+            "select patient_id, gene, value from raw.expression order by _row_number"
+        ).pl()
+        numbers = con.execute(
+            "select min(_row_number), max(_row_number), "
+            "count(distinct _row_number) from raw.expression"
+        ).fetchall()
+    assert numbers == [(1, rows, rows)]
+    assert stored.equals(frame.select("patient_id", "gene", "value"))
