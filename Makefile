@@ -25,7 +25,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 help:
 	@echo "make demo   - set up, simulate the demo cohort and run the pipeline on it"
-	@echo "make test   - set up and run lint plus the whole test suite"
+	@echo "make test   - set up and run lint (ruff, sqlfluff) plus the whole test suite"
 	@echo "make bench  - run the benchmarks under benchmarks/"
 
 $(UV):
@@ -39,10 +39,12 @@ $(STAMP): $(UV) uv.lock pyproject.toml
 demo: $(STAMP)
 	$(BIN)/cohort simulate --out $(DEMO_INPUT)
 	$(BIN)/cohort ingest $(DEMO_INPUT) --db $(DEMO_DB)
+	$(BIN)/cohort build --db $(DEMO_DB)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint dbt_project/models --processes 0
 
 test: lint
 	$(BIN)/pytest
@@ -54,6 +56,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/simulate_scale.py
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/build.py
 
 clean-env:
 	rm -rf $(VENV) $(TOOLS)

@@ -6,11 +6,13 @@ that need them so that ``cohort --help`` answers at once.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pipelines import __version__
@@ -38,6 +40,10 @@ DbOption = Annotated[
 
 #: Exit code for a delivery that breaks the raw contract (nothing was written).
 EXIT_CONTRACT = 2
+#: Exit code for a build in which a dbt test failed or a node (or dbt itself) errored.
+EXIT_BUILD_FAILED = 3
+#: Exit code for a step refused because the warehouse is not ready (e.g. never ingested).
+EXIT_NOT_READY = 4
 
 
 def _version_callback(value: bool) -> None:
@@ -172,6 +178,97 @@ def ingest(
             load.status,
         )
     console.print(table)
+
+
+@app.command()
+def build(
+    db: DbOption = DEFAULT_DB_PATH,
+    cutoff: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            "--cutoff",
+            formats=["%Y-%m-%d"],
+            metavar="YYYY-MM-DD",
+            help="Data cut-off date: later events are ignored, follow-up is censored at it.",
+        ),
+    ] = None,
+    high_risk: Annotated[
+        str | None,
+        typer.Option(
+            "--high-risk",
+            help="Comma-separated high-risk aberrations (canonical names); "
+            'default "del(17p),t(4;14),t(14;16)".',
+        ),
+    ] = None,
+    reference_gene: Annotated[
+        str | None,
+        typer.Option(help="qRT-PCR reference gene when the rows do not name one."),
+    ] = None,
+) -> None:
+    """Build the cohort marts from the raw batch with dbt (models and tests).
+
+    Prints counts by status, timings, every failing test with the model it tests and
+    example failing rows, and on success the cohort by cytogenetic risk group. Exits
+    with 3 if any test fails or any model errors, 4 if nothing was ingested yet.
+
+    Example: `cohort build --db warehouse/cohort.duckdb --cutoff 2014-11-01`
+    """
+    from pipelines.build import (
+        DEFAULT_HIGH_RISK_ABERRATIONS,
+        BuildRefused,
+        BuildSettings,
+        build_cohort,
+    )
+    from pipelines.build.summary import print_build_summary
+
+    try:
+        settings = BuildSettings(
+            data_cutoff_date=cutoff.date() if cutoff else None,
+            high_risk_aberrations=(
+                tuple(_split(high_risk)) if high_risk else DEFAULT_HIGH_RISK_ABERRATIONS
+            ),
+            reference_gene=reference_gene,
+        )
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    try:
+        result = build_cohort(db, settings=settings)
+    except BuildRefused as error:
+        errors.print(f"[red]error:[/red] {escape(str(error))}")
+        raise typer.Exit(EXIT_NOT_READY) from error
+    print_build_summary(console, result)
+    if not result.success:
+        raise typer.Exit(EXIT_BUILD_FAILED)
+
+
+@app.command()
+def docs(
+    db: DbOption = DEFAULT_DB_PATH,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for index.html (default <db dir>/build/<db>/docs)."),
+    ] = None,
+) -> None:
+    """Generate the dbt documentation of the warehouse as one offline HTML page.
+
+    Run `cohort build` first: column types come from the built warehouse.
+
+    Example: `cohort docs --db warehouse/cohort.duckdb --out warehouse/docs`
+    """
+    from pipelines.build import BuildRefused
+    from pipelines.build.docs import DocsError, generate_docs
+
+    try:
+        result = generate_docs(db, out_dir=out)
+    except BuildRefused as error:
+        errors.print(f"[red]error:[/red] {escape(str(error))}")
+        raise typer.Exit(EXIT_NOT_READY) from error
+    except DocsError as error:
+        errors.print(f"[red]error:[/red] {escape(str(error))}")
+        raise typer.Exit(EXIT_BUILD_FAILED) from error
+    console.print(f"Documentation: {result.index_html}", highlight=False, markup=False)
+    for url in result.remote_assets:
+        errors.print(f"  warning: the page loads {url} (unavailable offline)", markup=False)
 
 
 def _split(text: str) -> list[str]:

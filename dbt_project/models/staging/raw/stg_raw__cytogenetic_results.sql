@@ -1,0 +1,57 @@
+with
+
+current_file as (
+    select data_batch_id
+    from {{ source('raw', 'current_batch_files') }}
+    where table_name = 'cytogenetics'
+),
+
+source as (
+    select cytogenetics.*
+    from {{ source('raw', 'cytogenetics') }} as cytogenetics
+    inner join current_file on cytogenetics._batch_id = current_file.data_batch_id
+),
+
+synonyms as (
+    select * from {{ ref('aberration_synonyms') }}
+),
+
+renamed as (
+    select
+        {{ clean_text('patient_id') }} as patient_id,
+        {{ clean_text('aberration') }} as aberration_reported,
+        lower(regexp_replace(aberration, '\s+', '', 'g')) as aberration_spelling,
+        lower({{ clean_text('status') }}) as status,
+        {{ clean_text('method') }} as method,
+        {{ finite_number('clone_fraction') }} as clone_fraction,
+        {{ clean_text('clone_fraction') }} as clone_fraction_text,
+        _batch_id as batch_id,
+        _source_file as source_file,
+        _row_number as source_row_number
+    from source
+),
+
+mapped as (
+    select
+        renamed.*,
+        synonyms.aberration
+    from renamed
+    left join synonyms on renamed.aberration_spelling = synonyms.spelling
+),
+
+final as (
+    select
+        patient_id,
+        aberration,
+        aberration_reported,
+        status,
+        method,
+        clone_fraction,
+        clone_fraction_text,
+        batch_id,
+        source_file,
+        source_row_number
+    from mapped
+)
+
+select * from final
