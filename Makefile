@@ -40,6 +40,7 @@ demo: $(STAMP)
 	$(BIN)/cohort simulate --out $(DEMO_INPUT)
 	$(BIN)/cohort ingest $(DEMO_INPUT) --db $(DEMO_DB)
 	$(BIN)/cohort build --db $(DEMO_DB)
+	$(BIN)/cohort validate --db $(DEMO_DB)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -57,6 +58,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/simulate_scale.py
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/build.py
+	$(BIN)/python benchmarks/validate.py
 
 clean-env:
 	rm -rf $(VENV) $(TOOLS)

@@ -44,6 +44,8 @@ EXIT_CONTRACT = 2
 EXIT_BUILD_FAILED = 3
 #: Exit code for a step refused because the warehouse is not ready (e.g. never ingested).
 EXIT_NOT_READY = 4
+#: Exit code for a quality gate in which a critical expectation failed.
+EXIT_GATE_FAILED = 5
 
 
 def _version_callback(value: bool) -> None:
@@ -269,6 +271,57 @@ def docs(
     console.print(f"Documentation: {result.index_html}", highlight=False, markup=False)
     for url in result.remote_assets:
         errors.print(f"  warning: the page loads {url} (unavailable offline)", markup=False)
+
+
+@app.command()
+def validate(
+    db: DbOption = DEFAULT_DB_PATH,
+    uses: Annotated[
+        str | None,
+        typer.Option(
+            "--uses",
+            help="Comma-separated cohort fields the study uses as covariates or subgroups "
+            "(age_at_diagnosis, iss_stage, cytogenetic_risk): their completeness checks "
+            "become critical.",
+        ),
+    ] = None,
+    report_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--report-dir",
+            help="Folder for the HTML report (default <db dir>/reports/<db>/validation).",
+        ),
+    ] = None,
+) -> None:
+    """Run the quality gate (Great Expectations suites in expectations/) on the warehouse.
+
+    Prints a verdict per suite and per failing expectation, stores the results in
+    quality.validation_runs and quality.validation_results, and writes an offline HTML
+    report. Exits with 5 if a critical expectation fails (warnings do not fail), 4 if
+    the warehouse is not built, 2 if a suite file is invalid.
+
+    Example: `cohort validate --db warehouse/cohort.duckdb --uses cytogenetic_risk`
+    """
+    from pipelines.validate import SuiteError, ValidationRefused
+    from pipelines.validate.gate import run_gate
+    from pipelines.validate.summary import render_summary
+
+    try:
+        gate = run_gate(
+            db,
+            code_version=__version__,
+            critical_fields=_split(uses) if uses else (),
+            report_dir=report_dir,
+        )
+    except ValidationRefused as error:
+        errors.print(f"[red]error:[/red] {escape(str(error))}")
+        raise typer.Exit(EXIT_NOT_READY) from error
+    except SuiteError as error:
+        errors.print(f"[red]invalid suite:[/red] {escape(str(error))}")
+        raise typer.Exit(EXIT_CONTRACT) from error
+    render_summary(gate.run, console, report_path=gate.report_path)
+    if not gate.passed:
+        raise typer.Exit(EXIT_GATE_FAILED)
 
 
 def _split(text: str) -> list[str]:

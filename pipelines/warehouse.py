@@ -60,9 +60,13 @@ def connect(db_path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnect
     if read_only:
         if not db_path.exists():
             raise FileNotFoundError(f"no warehouse at {db_path}; run `cohort ingest` first")
-        return duckdb.connect(str(db_path), read_only=True)
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(db_path))
+        con = duckdb.connect(str(db_path), read_only=True)
+    else:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(db_path))
+    # DuckDB draws a progress bar on stdout for long queries; the CLI prints its own.
+    con.execute("set enable_progress_bar = false")
+    return con
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
