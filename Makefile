@@ -11,6 +11,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-from-lock
 DEMO_INPUT := warehouse/demo_input
 DEMO_DB := warehouse/cohort.duckdb
+DEMO_SPEC := studies/dsmm_ikzf1.yml
 
 # The project switches dbt/GX telemetry off itself (pipelines/offline.py); these
 # only cover tools run directly from this Makefile.
@@ -39,8 +40,9 @@ $(STAMP): $(UV) uv.lock pyproject.toml
 demo: $(STAMP)
 	$(BIN)/cohort simulate --out $(DEMO_INPUT)
 	$(BIN)/cohort ingest $(DEMO_INPUT) --db $(DEMO_DB)
-	$(BIN)/cohort build --db $(DEMO_DB)
-	$(BIN)/cohort validate --db $(DEMO_DB)
+	$(BIN)/cohort build --db $(DEMO_DB) --spec $(DEMO_SPEC)
+	$(BIN)/cohort validate --db $(DEMO_DB) --spec $(DEMO_SPEC)
+	$(BIN)/cohort analyze --db $(DEMO_DB) --spec $(DEMO_SPEC)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -46,6 +46,13 @@ EXIT_BUILD_FAILED = 3
 EXIT_NOT_READY = 4
 #: Exit code for a quality gate in which a critical expectation failed.
 EXIT_GATE_FAILED = 5
+#: Exit code for an analysis refused (gate not passed, settings differ, unknown names).
+EXIT_ANALYSIS_REFUSED = 6
+
+SpecOption = Annotated[
+    Path | None,
+    typer.Option("--spec", help="Study spec (YAML); see docs/study-spec.md."),
+]
 
 
 def _version_callback(value: bool) -> None:
@@ -185,6 +192,7 @@ def ingest(
 @app.command()
 def build(
     db: DbOption = DEFAULT_DB_PATH,
+    spec: SpecOption = None,
     cutoff: Annotated[
         dt.datetime | None,
         typer.Option(
@@ -215,24 +223,18 @@ def build(
 
     Example: `cohort build --db warehouse/cohort.duckdb --cutoff 2014-11-01`
     """
-    from pipelines.build import (
-        DEFAULT_HIGH_RISK_ABERRATIONS,
-        BuildRefused,
-        BuildSettings,
-        build_cohort,
-    )
+    from pipelines.build import BuildRefused, build_cohort
     from pipelines.build.summary import print_build_summary
 
-    try:
-        settings = BuildSettings(
-            data_cutoff_date=cutoff.date() if cutoff else None,
-            high_risk_aberrations=(
-                tuple(_split(high_risk)) if high_risk else DEFAULT_HIGH_RISK_ABERRATIONS
-            ),
-            reference_gene=reference_gene,
-        )
-    except ValueError as error:
-        raise typer.BadParameter(str(error)) from error
+    if spec is not None:
+        if cutoff or high_risk or reference_gene:
+            raise typer.BadParameter(
+                "give either --spec or --cutoff/--high-risk/--reference-gene",
+                param_hint="--spec",
+            )
+        settings = _load_spec(spec).build_settings()
+    else:
+        settings = _settings_from_options(cutoff, high_risk, reference_gene)
     try:
         result = build_cohort(db, settings=settings)
     except BuildRefused as error:
@@ -241,6 +243,23 @@ def build(
     print_build_summary(console, result)
     if not result.success:
         raise typer.Exit(EXIT_BUILD_FAILED)
+
+
+def _settings_from_options(
+    cutoff: dt.datetime | None, high_risk: str | None, reference_gene: str | None
+) -> Any:
+    from pipelines.build import DEFAULT_HIGH_RISK_ABERRATIONS, BuildSettings
+
+    try:
+        return BuildSettings(
+            data_cutoff_date=cutoff.date() if cutoff else None,
+            high_risk_aberrations=(
+                tuple(_split(high_risk)) if high_risk else DEFAULT_HIGH_RISK_ABERRATIONS
+            ),
+            reference_gene=reference_gene,
+        )
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
 
 
 @app.command()
@@ -276,6 +295,7 @@ def docs(
 @app.command()
 def validate(
     db: DbOption = DEFAULT_DB_PATH,
+    spec: SpecOption = None,
     uses: Annotated[
         str | None,
         typer.Option(
@@ -306,11 +326,15 @@ def validate(
     from pipelines.validate.gate import run_gate
     from pipelines.validate.summary import render_summary
 
+    critical_fields = _split(uses) if uses else []
+    if spec is not None:
+        used = _load_spec(spec).critical_fields()
+        critical_fields += [field for field in used if field not in critical_fields]
     try:
         gate = run_gate(
             db,
             code_version=__version__,
-            critical_fields=_split(uses) if uses else (),
+            critical_fields=critical_fields,
             report_dir=report_dir,
         )
     except ValidationRefused as error:
@@ -322,6 +346,79 @@ def validate(
     render_summary(gate.run, console, report_path=gate.report_path)
     if not gate.passed:
         raise typer.Exit(EXIT_GATE_FAILED)
+
+
+@app.command()
+def analyze(
+    spec: Annotated[
+        Path, typer.Option("--spec", help="Study spec (YAML); see docs/study-spec.md.")
+    ],
+    db: DbOption = DEFAULT_DB_PATH,
+) -> None:
+    """Compute the study spec's quartile survival statistics into schema results.
+
+    Refuses (exit 6) unless the marts were built with the spec's settings and the
+    latest quality gate passed; a bad spec exits 2 naming every problem.
+
+    Example: `cohort analyze --spec studies/dsmm_ikzf1.yml --db warehouse/cohort.duckdb`
+    """
+    from pipelines.analyze.cohort import AnalysisRefused
+    from pipelines.analyze.run import analyze as run_analysis
+    from pipelines.analyze.summary import print_summary
+
+    study = _load_spec(spec)
+    try:
+        result = run_analysis(db, study, code_version=__version__)
+    except AnalysisRefused as error:
+        errors.print(f"[red]analysis refused:[/red] {escape(str(error))}")
+        raise typer.Exit(EXIT_ANALYSIS_REFUSED) from error
+    written = ", ".join(f"{table} {rows:,}" for table, rows in result.rows_written.items())
+    console.print(f"Analysis run {result.run_id}: wrote {written}", highlight=False)
+    for warning in result.warnings:
+        console.print(f"  warning: {warning}", highlight=False, markup=False)
+    from pipelines.warehouse import connect
+
+    with connect(db, read_only=True) as con:
+        print_summary(console, con, result.run_id)
+
+
+@app.command()
+def results(
+    db: DbOption = DEFAULT_DB_PATH,
+    run: Annotated[
+        str | None, typer.Option("--run", help="Run id (default: the latest succeeded run).")
+    ] = None,
+) -> None:
+    """Print the paper-style summary of an analysis run from the result tables.
+
+    Example: `cohort results --db warehouse/cohort.duckdb`
+    """
+    from pipelines.analyze.summary import print_summary
+    from pipelines.warehouse import connect
+
+    with connect(db, read_only=True) as con:
+        try:
+            rows = con.execute(
+                "select run_id from results.analysis_runs where status = 'succeeded' "
+                "and (? is null or run_id = ?) order by finished_at desc limit 1",
+                [run, run],
+            ).fetchall()
+        except Exception:
+            rows = []
+        if not rows:
+            errors.print("[red]error:[/red] no analysis run found; run `cohort analyze` first")
+            raise typer.Exit(EXIT_NOT_READY)
+        print_summary(console, con, rows[0][0])
+
+
+def _load_spec(path: Path) -> Any:
+    from pipelines.spec import SpecError, load_spec
+
+    try:
+        return load_spec(path)
+    except (SpecError, OSError) as error:
+        errors.print(f"[red]invalid study spec:[/red] {escape(str(error))}")
+        raise typer.Exit(EXIT_CONTRACT) from error
 
 
 def _split(text: str) -> list[str]:

@@ -36,3 +36,12 @@
 {% macro text_list_var(name) -%}
     [{%- for item in var(name) -%}'{{ item | replace("'", "''") }}'{{ ", " if not loop.last }}{%- endfor -%}]
 {%- endmacro %}
+
+{#- The reference_gene var as an upper-case SQL text literal, or a typed NULL. -#}
+{% macro reference_gene_var() -%}
+    {%- if var('reference_gene') -%}
+        upper('{{ var("reference_gene") | replace("'", "''") }}')
+    {%- else -%}
+        cast(null as varchar)
+    {%- endif -%}
+{%- endmacro %}

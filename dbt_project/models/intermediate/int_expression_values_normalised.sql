@@ -16,8 +16,7 @@ measurements as (
 
 settings as (
     select
-        upper({{ "'" ~ var('reference_gene') ~ "'" if var('reference_gene') else 'null' }})
-            as reference_gene_default,
+        {{ reference_gene_var() }} as reference_gene_default,
         {{ var('replicate_sd_threshold') }} as replicate_sd_threshold
 ),
 

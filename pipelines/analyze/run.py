@@ -1,0 +1,259 @@
+"""`cohort analyze`: every biomarker x endpoint x grouping x subgroup of a study spec.
+
+Reads the marts (after the checks in :mod:`pipelines.analyze.cohort`), calls the pure
+statistics in :mod:`analysis`, and writes every result row of the run in one
+transaction, so a run's results appear together or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import polars as pl
+
+from pipelines.analyze.cohort import ENDPOINT_COLUMNS, CohortData, load_cohort
+from pipelines.analyze.schema import TABLES, ensure_results_schema
+
+#: Result tables filled from the per-combination frames (analysis_runs is separate).
+RESULT_TABLES = [name for name in TABLES if name != "analysis_runs"]
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    run_id: str
+    db_path: Path
+    rows_written: dict[str, int]
+    warnings: tuple[str, ...]
+
+
+def analyze(db_path: Path, spec: Any, *, code_version: str) -> AnalysisResult:
+    """Run the spec on the warehouse; raises AnalysisRefused before computing anything."""
+    started_at = _now()
+    run_id = f"{started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        con.execute("set enable_progress_bar = false")
+        cohort = load_cohort(con, spec)
+    frames: dict[str, list[pl.DataFrame]] = {name: [] for name in RESULT_TABLES}
+    warnings: list[str] = []
+    for table, frame in _compute(cohort, spec, warnings):
+        frames[table].append(frame.with_columns(pl.lit(run_id).alias("run_id")))
+    run_row = {
+        "run_id": run_id,
+        "started_at": started_at,
+        "finished_at": _now(),
+        "status": "succeeded",
+        "study": spec.study,
+        "spec_path": str(getattr(spec, "path", "") or ""),
+        "spec_sha256": spec.sha256,
+        "input_sha256": cohort.input_sha256,
+        "batch_id": cohort.build_info["batch_id"],
+        "is_simulated": cohort.build_info["is_simulated"],
+        "dbt_invocation_id": cohort.build_info["dbt_invocation_id"],
+        "quality_run_id": cohort.quality_run_id,
+        "code_version": code_version,
+        "settings": spec.to_settings_json(),
+        "error": None,
+    }
+    rows_written = _write(db_path, run_row, frames)
+    return AnalysisResult(run_id, db_path, rows_written, tuple(warnings))
+
+
+def _compute(
+    cohort: CohortData, spec: Any, warnings: list[str]
+) -> Iterator[tuple[str, pl.DataFrame]]:
+    from analysis.endpoint import analyse_groups, interaction_test
+    from analysis.groups import assign_groups
+
+    patients = cohort.patients
+    landmarks_days = [years * spec.days_per_year for years in spec.landmarks_years]
+    subgroup_sets = _subgroups(patients, spec)
+    covariates = _covariates(patients, spec.adjust_for)
+    for biomarker in cohort.biomarkers:
+        values = cohort.expression.filter(pl.col("gene") == biomarker).select(
+            "patient_id", "expression_value"
+        )
+        joined = patients.join(values, on="patient_id", how="inner")
+        for grouping in spec.groupings:
+            for subgroup, mask in subgroup_sets(joined):
+                within = joined.filter(mask) if subgroup != "all" else joined
+                source = within if spec.quartiles_within == "subgroup" else joined
+                assignment = assign_groups(source["expression_value"].to_numpy(), grouping)
+                labels_by_patient = dict(
+                    zip(source["patient_id"].to_list(), assignment.labels, strict=True)
+                )
+                labels = np.array(
+                    [labels_by_patient.get(p) for p in within["patient_id"]], dtype=object
+                )
+                keys = {"biomarker": biomarker, "grouping": grouping, "subgroup": subgroup}
+                yield (
+                    "group_assignments",
+                    pl.DataFrame(
+                        {
+                            **{key: [value] * within.height for key, value in keys.items()},
+                            "patient_id": within["patient_id"],
+                            "value": within["expression_value"],
+                            "group_label": list(labels),
+                        }
+                    ),
+                )
+                for endpoint in spec.endpoints:
+                    time_column, event_column = ENDPOINT_COLUMNS[endpoint]
+                    adjusted = _covariates_for(covariates, patients, within)
+                    result = analyse_groups(
+                        within[time_column].to_numpy().astype(float),
+                        within[event_column].to_numpy().astype(bool),
+                        labels,
+                        assignment.group_order,
+                        landmarks_days=landmarks_days,
+                        ci_method=spec.ci_method,
+                        covariates=adjusted,
+                    )
+                    row_keys = {**keys, "endpoint": endpoint}
+                    summary = result.group_summary.with_columns(
+                        pl.col("group_label")
+                        .replace_strict(
+                            {label: low for label, (low, _) in assignment.cutpoints.items()},
+                            default=None,
+                            return_dtype=pl.Float64,
+                        )
+                        .alias("cutpoint_low"),
+                        pl.col("group_label")
+                        .replace_strict(
+                            {label: high for label, (_, high) in assignment.cutpoints.items()},
+                            default=None,
+                            return_dtype=pl.Float64,
+                        )
+                        .alias("cutpoint_high"),
+                    )
+                    yield "group_summary", _keyed(summary, row_keys)
+                    landmarks = result.km_landmarks.with_columns(
+                        (pl.col("time_days") / spec.days_per_year).alias("time_years")
+                    )
+                    yield "km_landmarks", _keyed(landmarks, row_keys)
+                    yield "km_curves", _keyed(result.km_curves, row_keys)
+                    yield "logrank_tests", _keyed(result.logrank, row_keys)
+                    yield "cox_models", _keyed(result.cox, row_keys)
+                    if subgroup == "all":
+                        for variable in spec.subgroups:
+                            interaction = interaction_test(
+                                within[time_column].to_numpy().astype(float),
+                                within[event_column].to_numpy().astype(bool),
+                                labels,
+                                assignment.group_order,
+                                within[variable].to_numpy(),
+                            )
+                            yield (
+                                "cox_models",
+                                _keyed(
+                                    interaction, {**row_keys, "subgroup": f"{variable} interaction"}
+                                ),
+                            )
+
+
+def _covariates_for(
+    covariates: pd.DataFrame | None, patients: pl.DataFrame, within: pl.DataFrame
+) -> pd.DataFrame | None:
+    """The covariate rows of ``within``; a covariate constant there is dropped (e.g.
+    cytogenetic risk inside a risk subgroup), since it cannot be estimated."""
+    if covariates is None:
+        return None
+    rows = covariates.set_index(pd.Index(patients["patient_id"].to_list()))
+    subset = rows.loc[within["patient_id"].to_list()].reset_index(drop=True)
+    varying = [column for column in subset.columns if subset[column].nunique(dropna=True) > 1]
+    return subset[varying] if varying else None
+
+
+def _keyed(frame: pl.DataFrame, keys: dict[str, str]) -> pl.DataFrame:
+    return frame.with_columns(*(pl.lit(value).alias(key) for key, value in keys.items()))
+
+
+def _subgroups(patients: pl.DataFrame, spec: Any):
+    """Yield ('all', None) then ('var=level', mask) for each configured subgroup level."""
+    levels = dict(getattr(spec, "subgroup_levels", {}) or {})
+
+    def generate(frame: pl.DataFrame) -> Iterator[tuple[str, Any]]:
+        yield "all", None
+        for variable in spec.subgroups:
+            wanted = levels.get(variable) or sorted(
+                value
+                for value in frame[variable].unique().to_list()
+                if value not in (None, "unknown")
+            )
+            for level in wanted:
+                yield f"{variable}={level}", pl.col(variable) == level
+
+    return generate
+
+
+def _covariates(patients: pl.DataFrame, adjust_for: tuple[str, ...]) -> pd.DataFrame | None:
+    """Numeric design columns for the adjusted Cox model (unknown -> missing, dropped)."""
+    if not adjust_for:
+        return None
+    columns: dict[str, Any] = {}
+    for name in adjust_for:
+        series = patients[name]
+        if name == "cytogenetic_risk":
+            columns["high_risk"] = [
+                {"high": 1.0, "standard": 0.0}.get(value, np.nan) for value in series
+            ]
+        elif name == "iss_stage":
+            columns["iss_stage"] = [
+                {"I": 1.0, "II": 2.0, "III": 3.0}.get(value, np.nan) for value in series
+            ]
+        elif name == "sex":
+            columns["male"] = [{"M": 1.0, "F": 0.0}.get(value, np.nan) for value in series]
+        elif series.dtype == pl.String:
+            columns[name] = [{"present": 1.0, "absent": 0.0}.get(value, np.nan) for value in series]
+        else:
+            columns[name] = series.cast(pl.Float64).to_numpy()
+    return pd.DataFrame(columns)
+
+
+def _write(
+    db_path: Path, run_row: dict[str, Any], frames: dict[str, list[pl.DataFrame]]
+) -> dict[str, int]:
+    """All rows of the run in one transaction: results appear together or not at all."""
+    counts: dict[str, int] = {}
+    with duckdb.connect(str(db_path)) as con:
+        con.execute("set enable_progress_bar = false")
+        con.execute("begin transaction")
+        try:
+            ensure_results_schema(con)
+            for table, parts in frames.items():
+                if not parts:
+                    counts[table] = 0
+                    continue
+                frame = pl.concat(parts, how="diagonal_relaxed")
+                columns = [
+                    row[0]
+                    for row in con.execute(
+                        "select column_name from information_schema.columns where "
+                        "table_schema = 'results' and table_name = ? order by ordinal_position",
+                        [table],
+                    ).fetchall()
+                ]
+                frame = frame.select([c for c in columns if c in frame.columns])
+                con.register("_frame", frame.to_arrow())
+                con.execute(f"insert into results.{table} by name select * from _frame")
+                con.unregister("_frame")
+                counts[table] = frame.height
+            run_frame = pl.DataFrame([run_row])
+            con.register("_run", run_frame.to_arrow())
+            con.execute("insert into results.analysis_runs by name select * from _run")
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+    return counts
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)

@@ -1,0 +1,73 @@
+"""The ``results`` schema: a stable, documented contract that users query with SQL.
+
+Every row carries ``run_id``; a run's rows appear together (one transaction) or not at
+all. ``results.latest_*`` views show the latest *succeeded* run, so a failed or
+interrupted run never hides the previous results. Column meanings: docs/results.md.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+KEYS = (
+    "run_id varchar not null, biomarker varchar not null, endpoint varchar not null, "
+    "grouping varchar not null, subgroup varchar not null"
+)
+
+TABLES: dict[str, str] = {
+    "analysis_runs": """
+        run_id varchar primary key, started_at timestamp, finished_at timestamp,
+        status varchar not null, study varchar, spec_path varchar, spec_sha256 varchar,
+        input_sha256 varchar, batch_id bigint, is_simulated boolean,
+        dbt_invocation_id varchar, quality_run_id varchar, code_version varchar,
+        settings json, error varchar
+    """,
+    "group_summary": f"""
+        {KEYS}, group_label varchar not null, n integer, events integer,
+        cutpoint_low double, cutpoint_high double, median_days double,
+        median_ci_lower double, median_ci_upper double, status varchar
+    """,
+    "km_landmarks": f"""
+        {KEYS}, group_label varchar not null, time_years double, time_days double,
+        n_at_risk integer, survival double, ci_lower double, ci_upper double,
+        ci_method varchar
+    """,
+    "km_curves": f"""
+        {KEYS}, group_label varchar not null, time_days double, n_at_risk integer,
+        events integer, censored integer, survival double, ci_lower double, ci_upper double
+    """,
+    "logrank_tests": f"""
+        {KEYS}, test varchar not null, statistic double, df integer, p_value double,
+        status varchar
+    """,
+    "cox_models": f"""
+        {KEYS}, model varchar not null, term varchar not null, hazard_ratio double,
+        ci_lower double, ci_upper double, p_value double, n integer, events integer,
+        events_per_variable double, ph_test_p double, status varchar
+    """,
+    "group_assignments": """
+        run_id varchar not null, biomarker varchar not null, grouping varchar not null,
+        subgroup varchar not null, patient_id varchar not null, value double,
+        group_label varchar
+    """,
+}
+
+
+def ensure_results_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the results tables and the latest_* views (idempotent)."""
+    con.execute("create schema if not exists results")
+    for name, columns in TABLES.items():
+        con.execute(f"create table if not exists results.{name} ({columns})")
+    con.execute(
+        "create or replace view results.latest_run as "
+        "select * from results.analysis_runs where status = 'succeeded' "
+        "order by finished_at desc limit 1"
+    )
+    for name in TABLES:
+        if name == "analysis_runs":
+            continue
+        con.execute(
+            f"create or replace view results.latest_{name} as "
+            f"select * from results.{name} "
+            "where run_id = (select run_id from results.latest_run)"
+        )

@@ -1,0 +1,191 @@
+"""`cohort analyze` end to end: gate and settings checks, result tables, refusals."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.analyze.cohort import AnalysisRefused
+from pipelines.analyze.run import analyze
+from pipelines.analyze.schema import TABLES
+from pipelines.build import build_cohort
+from pipelines.ingest import ingest
+from pipelines.simulate import simulate
+from pipelines.spec import load_spec, parse_spec
+from pipelines.validate.gate import run_gate
+from tests.conftest import DATA_DIR, FIXED_LOAD_TIME, REPO_ROOT
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+DSMM_SPEC = REPO_ROOT / "studies" / "dsmm_ikzf1.yml"
+UAMS_SPEC = REPO_ROOT / "studies" / "uams_tt_markers.yml"
+
+
+def prepared(folder: Path, db_path: Path, spec_path: Path, *, gate: bool = True) -> Path:
+    spec = load_spec(spec_path)
+    ingest(folder, db_path, code_version="test", loaded_at=FIXED_LOAD_TIME)
+    assert build_cohort(db_path, settings=spec.build_settings()).success
+    if gate:
+        run_gate(
+            db_path,
+            code_version="test",
+            critical_fields=spec.critical_fields(),
+            report_dir=db_path.parent / "reports",
+        )
+    return db_path
+
+
+def rows(db_path: Path, sql: str) -> list[tuple[object, ...]]:
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory):
+    work = tmp_path_factory.mktemp("analyze_demo")
+    simulate(work / "input", patients=60, seed=2017)
+    db_path = prepared(work / "input", work / "demo.duckdb", DSMM_SPEC)
+    result = analyze(db_path, load_spec(DSMM_SPEC), code_version="test")
+    return db_path, result
+
+
+def test_run_is_recorded_with_provenance(demo):
+    db_path, result = demo
+    [(status, study, sha, quality, invocation, simulated)] = rows(
+        db_path,
+        f"""
+        select status, study, spec_sha256, quality_run_id, dbt_invocation_id, is_simulated
+        from results.analysis_runs where run_id = '{result.run_id}'""",
+    )
+    assert status == "succeeded" and study == "dsmm_ikzf1" and simulated
+    assert sha == load_spec(DSMM_SPEC).sha256 and quality and invocation
+
+
+def test_result_tables_match_the_documented_contract(demo):
+    db_path, _ = demo
+    for table, columns in TABLES.items():
+        stored = [
+            row[0]
+            for row in rows(
+                db_path,
+                f"""
+            select column_name from information_schema.columns
+            where table_schema = 'results' and table_name = '{table}'
+            order by ordinal_position""",
+            )
+        ]
+        documented = [
+            part.split()[0]
+            for part in columns.replace("\n", " ").split(",")
+            if part.strip() and not part.strip().startswith(("not", "null"))
+        ]
+        assert stored == documented, table
+        assert (
+            rows(
+                db_path,
+                f"select count(*) from results.latest_{table}"
+                if table != "analysis_runs"
+                else "select count(*) from results.latest_run",
+            )[0][0]
+            > 0
+        ), table
+
+
+def test_every_combination_is_present_with_group_sizes_adding_up(demo):
+    db_path, _ = demo
+    combos = rows(
+        db_path,
+        """
+        select count(distinct (biomarker, endpoint, grouping, subgroup))
+        from results.latest_group_summary""",
+    )
+    # 4 genes x 2 endpoints x 2 groupings x (all, standard, high)
+    assert combos == [(4 * 2 * 2 * 3,)]
+    sizes = rows(
+        db_path,
+        """
+        select grouping, sum(n) from results.latest_group_summary
+        where biomarker = 'IKZF1' and endpoint = 'pfs' and subgroup = 'all' group by 1""",
+    )
+    assert dict(sizes) == {"q1_vs_rest": 60, "quartiles": 60}
+    [(q1,)] = rows(
+        db_path,
+        """
+        select count(*) from results.latest_group_assignments
+        where biomarker = 'IKZF1' and grouping = 'q1_vs_rest' and subgroup = 'all'
+          and group_label = 'Q1'""",
+    )
+    assert q1 == 15
+
+
+def test_stored_landmark_equals_an_independent_lifelines_fit(demo):
+    from lifelines import KaplanMeierFitter
+
+    db_path, _ = demo
+    data = rows(
+        db_path,
+        """
+        select p.pfs_days, p.is_pfs_event
+        from results.latest_group_assignments as a
+        join marts.cohort_patients as p using (patient_id)
+        where a.biomarker = 'IKZF1' and a.grouping = 'q1_vs_rest' and a.subgroup = 'all'
+          and a.group_label = 'Q1'""",
+    )
+    fitter = KaplanMeierFitter().fit([d for d, _ in data], [e for _, e in data])
+    expected = float(fitter.survival_function_at_times(3 * 365.25).iloc[0])
+    [(stored,)] = rows(
+        db_path,
+        """
+        select survival from results.latest_km_landmarks
+        where biomarker = 'IKZF1' and endpoint = 'pfs' and grouping = 'q1_vs_rest'
+          and subgroup = 'all' and group_label = 'Q1' and time_years = 3""",
+    )
+    assert stored == pytest.approx(expected, abs=1e-12)
+
+
+def test_unknown_biomarker_is_refused_before_computing(demo):
+    db_path, _ = demo
+    text = DSMM_SPEC.read_text().replace("IKZF3", "IKZF9")
+    spec = parse_spec(text, source="bad.yml")
+    before = rows(db_path, "select count(*) from results.analysis_runs")
+    with pytest.raises(AnalysisRefused, match="IKZF9"):
+        analyze(db_path, spec, code_version="test")
+    assert rows(db_path, "select count(*) from results.analysis_runs") == before
+
+
+def test_analysis_refuses_when_the_gate_failed_or_did_not_run(tmp_path: Path):
+    simulate(tmp_path / "input", patients=60, seed=5, defects=["negative_ct"])
+    db_path = prepared(tmp_path / "input", tmp_path / "bad.duckdb", DSMM_SPEC, gate=False)
+    with pytest.raises(AnalysisRefused, match="quality gate has not run"):
+        analyze(db_path, load_spec(DSMM_SPEC), code_version="test")
+    gate = run_gate(db_path, code_version="test", report_dir=tmp_path / "reports")
+    assert gate.run.verdict == "fail"
+    with pytest.raises(AnalysisRefused, match="quality gate failed"):
+        analyze(db_path, load_spec(DSMM_SPEC), code_version="test")
+    tables = rows(
+        db_path, "select count(*) from information_schema.tables where table_schema = 'results'"
+    )
+    assert tables == [(0,)]  # nothing of that run was written
+
+
+def test_analysis_refuses_marts_built_with_other_settings(demo, tmp_path: Path):
+    db_path, _ = demo
+    text = DSMM_SPEC.read_text() + "\ndata_cutoff: 2013-01-01\n"
+    spec = parse_spec(text, source="cutoff.yml")
+    assert spec.data_cutoff == dt.date(2013, 1, 1)
+    with pytest.raises(AnalysisRefused, match="other settings"):
+        analyze(db_path, spec, code_version="test")
+
+
+def test_real_uams_cohort_runs_with_its_example_spec(tmp_path: Path):
+    db_path = prepared(DATA_DIR / "uams_gse24080_mm", tmp_path / "uams.duckdb", UAMS_SPEC)
+    result = analyze(db_path, load_spec(UAMS_SPEC), code_version="test")
+    genes = {
+        gene
+        for (gene,) in rows(db_path, "select distinct biomarker from results.latest_logrank_tests")
+    }
+    assert genes == set(load_spec(UAMS_SPEC).biomarkers)
+    assert result.rows_written["cox_models"] > 0

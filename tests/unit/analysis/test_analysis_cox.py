@@ -1,0 +1,57 @@
+"""Cox wrapper: statuses, R-level convergence, PH test plumbing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.cox import cox_model
+
+
+def _frame(seed: int = 0, n: int = 200) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    group = rng.integers(0, 2, n).astype(float)
+    time = rng.exponential(1 / np.exp(0.7 * group))
+    return pd.DataFrame({"time": time, "event": (rng.random(n) < 0.8).astype(float), "g": group})
+
+
+def test_ok_model_reports_everything() -> None:
+    result = cox_model(_frame(), "time", "event", ["g"])
+    assert result.status == "ok"
+    row = result.term("g")
+    assert row.hazard_ratio == pytest.approx(np.exp(row.coef))
+    assert row.ci_lower < row.hazard_ratio < row.ci_upper
+    assert 0 <= row.p_value <= 1 and 0 <= row.ph_test_p <= 1
+    assert result.ph_test_global_p == pytest.approx(row.ph_test_p)  # one term: same test
+    assert result.events_per_variable == result.events
+
+
+def test_few_events_per_variable_is_a_warning_not_a_failure() -> None:
+    frame = _frame(n=30)
+    frame["noise"] = np.random.default_rng(1).normal(size=len(frame))
+    result = cox_model(frame, "time", "event", ["g", "noise"], min_events_per_variable=100)
+    assert result.status == "few_events_per_variable"
+    assert result.term("g").hazard_ratio is not None
+    assert any("events per variable" in note for note in result.warnings)
+
+
+def test_no_events_in_group_gives_none_not_infinity() -> None:
+    frame = _frame()
+    frame.loc[frame["g"] == 1, "event"] = 0.0
+    result = cox_model(frame, "time", "event", ["g"])
+    assert result.status == "no_events_in_group"
+    assert result.term("g").hazard_ratio is None
+
+
+def test_no_events_and_constant_term() -> None:
+    frame = _frame()
+    assert cox_model(frame.assign(event=0.0), "time", "event", ["g"]).status == "no_events"
+    assert cox_model(frame.assign(g=1.0), "time", "event", ["g"]).status == "single_group"
+
+
+def test_global_ph_test_with_two_terms_is_a_probability() -> None:
+    frame = _frame()
+    frame["x"] = np.random.default_rng(3).normal(size=len(frame))
+    result = cox_model(frame, "time", "event", ["g", "x"])
+    assert 0 <= result.ph_test_global_p <= 1
