@@ -61,6 +61,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/build.py
 	$(BIN)/python benchmarks/validate.py
+	$(BIN)/python benchmarks/analyze.py
 
 clean-env:
 	rm -rf $(VENV) $(TOOLS)
