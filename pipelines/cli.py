@@ -375,7 +375,7 @@ def analyze(
     written = ", ".join(f"{table} {rows:,}" for table, rows in result.rows_written.items())
     console.print(f"Analysis run {result.run_id}: wrote {written}", highlight=False)
     for warning in result.warnings:
-        console.print(f"  warning: {warning}", highlight=False, markup=False)
+        console.print(f"  warning: {warning}", highlight=False, markup=False, soft_wrap=True)
     from pipelines.warehouse import connect
 
     with connect(db, read_only=True) as con:

@@ -117,6 +117,10 @@ def _compute(
                         covariates=adjusted,
                     )
                     row_keys = {**keys, "endpoint": endpoint}
+                    warnings.extend(
+                        f"{biomarker} {endpoint} {grouping} {subgroup}: {warning}"
+                        for warning in result.warnings
+                    )
                     summary = result.group_summary.with_columns(
                         pl.col("group_label")
                         .replace_strict(
