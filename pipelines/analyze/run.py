@@ -152,7 +152,7 @@ def _compute(
                                 within[event_column].to_numpy().astype(bool),
                                 labels,
                                 assignment.group_order,
-                                within[variable].to_numpy(),
+                                _levels_only(within[variable], spec, variable),
                             )
                             yield (
                                 "cox_models",
@@ -173,6 +173,21 @@ def _covariates_for(
     subset = rows.loc[within["patient_id"].to_list()].reset_index(drop=True)
     varying = [column for column in subset.columns if subset[column].nunique(dropna=True) > 1]
     return subset[varying] if varying else None
+
+
+def _levels_only(values: pl.Series, spec: Any, variable: str) -> np.ndarray:
+    """Subgroup values for the interaction model: the spec's levels, others missing.
+
+    'unknown' risk (or any level the spec does not analyse) must not become a third
+    subgroup of the interaction test; those patients are left out of that model.
+    """
+    levels = spec.levels_for(variable) if hasattr(spec, "levels_for") else None
+    allowed = (
+        set(levels)
+        if levels
+        else {v for v in values.unique().to_list() if v not in (None, "unknown")}
+    )
+    return np.array([v if v in allowed else None for v in values.to_list()], dtype=object)
 
 
 def _keyed(frame: pl.DataFrame, keys: dict[str, str]) -> pl.DataFrame:

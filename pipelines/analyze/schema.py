@@ -43,7 +43,8 @@ TABLES: dict[str, str] = {
     "cox_models": f"""
         {KEYS}, model varchar not null, term varchar not null, hazard_ratio double,
         ci_lower double, ci_upper double, p_value double, n integer, events integer,
-        events_per_variable double, ph_test_p double, status varchar
+        events_per_variable double, ph_test_p double, ph_test_global_p double,
+        lrt_statistic double, lrt_df integer, lrt_p_value double, status varchar
     """,
     "group_assignments": """
         run_id varchar not null, biomarker varchar not null, grouping varchar not null,
@@ -58,6 +59,12 @@ def ensure_results_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists results")
     for name, columns in TABLES.items():
         con.execute(f"create table if not exists results.{name} ({columns})")
+        # Columns added by a later version reach existing warehouses (never dropped).
+        for definition in columns.split(","):
+            column, column_type = definition.split()[:2]
+            con.execute(
+                f"alter table results.{name} add column if not exists {column} {column_type}"
+            )
     con.execute(
         "create or replace view results.latest_run as "
         "select * from results.analysis_runs where status = 'succeeded' "

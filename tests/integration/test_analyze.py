@@ -189,3 +189,42 @@ def test_real_uams_cohort_runs_with_its_example_spec(tmp_path: Path):
     }
     assert genes == set(load_spec(UAMS_SPEC).biomarkers)
     assert result.rows_written["cox_models"] > 0
+
+
+def test_other_groupings_and_quartiles_within_subgroup(demo):
+    db_path, _ = demo
+    text = DSMM_SPEC.read_text()
+    text = text.replace("quartiles_within: cohort", "quartiles_within: subgroup")
+    text = text.replace(
+        "groupings: [q1_vs_rest, quartiles]", "groupings: [q1_vs_rest, median, tertiles]"
+    )
+    spec = parse_spec(text, source="within.yml")
+    assert spec.quartiles_within == "subgroup"
+    result = analyze(db_path, spec, code_version="test")
+    run = result.run_id
+    # within a subgroup, Q1 is a quarter of that subgroup (not of the cohort)
+    [(n_q1, n_all)] = rows(
+        db_path,
+        f"""
+        select sum(n) filter (where group_label = 'Q1'), sum(n)
+        from results.group_summary
+        where run_id = '{run}' and biomarker = 'IKZF1' and endpoint = 'pfs'
+          and grouping = 'q1_vs_rest' and subgroup = 'cytogenetic_risk=high'""",
+    )
+    assert n_all == 12 and n_q1 in (3, 4)
+    labels = {
+        label
+        for (label,) in rows(
+            db_path,
+            f"""
+        select distinct group_label from results.group_summary where run_id = '{run}'""",
+        )
+    }
+    assert labels == {"Q1", "Q2-Q4", "M1", "M2", "T1", "T2", "T3"}
+    interaction = rows(
+        db_path,
+        f"""
+        select lrt_p_value from results.cox_models
+        where run_id = '{run}' and model = 'interaction' and lrt_p_value is not null""",
+    )
+    assert interaction and all(0 <= p <= 1 for (p,) in interaction)

@@ -55,3 +55,37 @@ def test_global_ph_test_with_two_terms_is_a_probability() -> None:
     frame["x"] = np.random.default_rng(3).normal(size=len(frame))
     result = cox_model(frame, "time", "event", ["g", "x"])
     assert 0 <= result.ph_test_global_p <= 1
+
+
+def test_wald_and_ph_statistics_equal_lifelines_own_on_random_data() -> None:
+    """The hand-computed Wald CI/p and Schoenfeld tests equal lifelines' summary and
+    proportional_hazard_test(time_transform="km") (an independent implementation)."""
+    import numpy as np
+    import pandas as pd
+    from lifelines import CoxPHFitter
+    from lifelines.statistics import proportional_hazard_test
+
+    from analysis.cox import FIT_OPTIONS, cox_model
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {
+            "time": np.round(rng.exponential(400, 120)),  # rounded: tied times included
+            "event": (rng.random(120) < 0.7).astype(float),
+            "high": (rng.random(120) < 0.5).astype(float),
+            "age": rng.normal(60, 8, 120),
+        }
+    )
+    result = cox_model(frame, "time", "event", ["high", "age"])
+    fitter = CoxPHFitter().fit(frame, "time", "event", fit_options=FIT_OPTIONS)
+    summary = fitter.summary
+    ph = proportional_hazard_test(fitter, frame, time_transform="km")
+    for position, term in enumerate(result.terms):
+        assert term.ci_lower == pytest.approx(
+            summary.loc[term.term, "exp(coef) lower 95%"], rel=1e-12
+        )
+        assert term.ci_upper == pytest.approx(
+            summary.loc[term.term, "exp(coef) upper 95%"], rel=1e-12
+        )
+        assert term.p_value == pytest.approx(summary.loc[term.term, "p"], rel=1e-10)
+        assert term.ph_test_p == pytest.approx(float(np.atleast_1d(ph.p_value)[position]), rel=1e-9)
