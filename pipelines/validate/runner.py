@@ -193,37 +193,32 @@ def to_outcome(check: CheckSpec, severity: str, result: Any) -> ExpectationOutco
             if isinstance(info, dict) and info.get("raised_exception")
         ]
         error = "; ".join(messages) or None
+    common = {
+        "suite": check.suite,
+        "dimension": check.dimension,
+        "expectation_id": check.expectation_id,
+        "title": check.title,
+        "expectation_type": check.expectation_type,
+        "table_name": check.table_name,
+        "column_name": check.column_name,
+        "severity": severity,
+        "success": bool(result.success) and error is None,
+        "error": error,
+    }
     if check.expectation_type == UNEXPECTED_ROWS:
         rows = (details.get("details") or {}).get("unexpected_rows") or []
         count = details.get("observed_value")
         return ExpectationOutcome(
-            suite=check.suite,
-            dimension=check.dimension,
-            expectation_id=check.expectation_id,
-            title=check.title,
-            expectation_type=check.expectation_type,
-            table_name=check.table_name,
-            column_name=check.column_name,
-            severity=severity,
-            success=bool(result.success) and error is None,
+            **common,
             observed_value=_describe_rows(count, rows),
             unexpected_count=int(count) if count is not None else None,
             tolerated_percent=0.0,
             example_patient_ids=_distinct_ids(row.get("patient_id") for row in rows),
-            error=error,
         )
     index_rows = details.get("partial_unexpected_index_list") or []
     observed = details.get("observed_value")
     return ExpectationOutcome(
-        suite=check.suite,
-        dimension=check.dimension,
-        expectation_id=check.expectation_id,
-        title=check.title,
-        expectation_type=check.expectation_type,
-        table_name=check.table_name,
-        column_name=check.column_name,
-        severity=severity,
-        success=bool(result.success) and error is None,
+        **common,
         observed_value=None if observed is None else str(observed),
         element_count=details.get("element_count"),
         unexpected_count=details.get("unexpected_count"),
@@ -232,7 +227,6 @@ def to_outcome(check: CheckSpec, severity: str, result: Any) -> ExpectationOutco
         example_patient_ids=_distinct_ids(
             row.get("patient_id") for row in index_rows if isinstance(row, dict)
         ),
-        error=error,
     )
 
 

@@ -4,7 +4,7 @@
 with
 
 batches as (
-    select * from {{ source('raw', 'batches') }}
+    select * from {{ ref('stg_raw__batches') }}
 ),
 
 current_batch as (
@@ -12,8 +12,7 @@ current_batch as (
         batch_id,
         is_simulated
     from batches
-    order by batch_id desc
-    limit 1
+    where is_current
 ),
 
 final as (

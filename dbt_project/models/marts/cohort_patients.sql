@@ -20,7 +20,7 @@ aberrations as (
 ),
 
 batches as (
-    select * from {{ source('raw', 'batches') }}
+    select * from {{ ref('stg_raw__batches') }}
 ),
 
 joined as (

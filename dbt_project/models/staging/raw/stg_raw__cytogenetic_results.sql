@@ -1,15 +1,7 @@
 with
 
-current_file as (
-    select data_batch_id
-    from {{ source('raw', 'current_batch_files') }}
-    where table_name = 'cytogenetics'
-),
-
 source as (
-    select cytogenetics.*
-    from {{ source('raw', 'cytogenetics') }} as cytogenetics
-    inner join current_file on cytogenetics._batch_id = current_file.data_batch_id
+    {{ current_batch_rows('cytogenetics') }}
 ),
 
 synonyms as (

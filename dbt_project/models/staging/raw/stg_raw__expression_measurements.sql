@@ -1,15 +1,7 @@
 with
 
-current_file as (
-    select data_batch_id
-    from {{ source('raw', 'current_batch_files') }}
-    where table_name = 'expression'
-),
-
 source as (
-    select expression.*
-    from {{ source('raw', 'expression') }} as expression
-    inner join current_file on expression._batch_id = current_file.data_batch_id
+    {{ current_batch_rows('expression') }}
 ),
 
 gene_aliases as (

@@ -1,15 +1,7 @@
 with
 
-current_file as (
-    select data_batch_id
-    from {{ source('raw', 'current_batch_files') }}
-    where table_name = 'patients'
-),
-
 source as (
-    select patients.*
-    from {{ source('raw', 'patients') }} as patients
-    inner join current_file on patients._batch_id = current_file.data_batch_id
+    {{ current_batch_rows('patients') }}
 ),
 
 renamed as (
