@@ -1,8 +1,9 @@
-"""Cox proportional hazards models through lifelines, converged as tightly as R's coxph.
+"""Cox proportional hazards models, converged as tightly as R's coxph.
 
 Conventions (docs/statistics.md, "Cox"): Efron ties (lifelines' and R's default), Newton-
-Raphson run to ``precision = r_precision = 1e-12`` (lifelines' defaults stop early and
-differ from R by up to 5e-5 in a coefficient), 95% Wald intervals and Wald p-values,
+Raphson to a relative log-likelihood change of 1e-12 (:mod:`analysis.coxph`, numpy; equal
+to lifelines at ``precision = r_precision = 1e-12`` and to published R output in the
+tests), 95% Wald intervals and Wald p-values,
 proportional-hazards test on Schoenfeld residuals with the Kaplan-Meier time transform
 (R ``cox.zph``'s default ``transform = "km"``).
 """
@@ -15,8 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
+#: lifelines settings that reproduce R's convergence (used by the tests' reference fits).
 FIT_OPTIONS = {"precision": 1e-12, "r_precision": 1e-12}
 MIN_EVENTS_PER_VARIABLE = 10
 PH_TIME_TRANSFORM = "km"
@@ -120,8 +121,8 @@ def cox_model(
     -------
     CoxResult
     """
-    from lifelines import CoxPHFitter
-    from lifelines.exceptions import ConvergenceError
+    from analysis.coxph import fit_efron
+    from analysis.distributions import normal_sf
 
     data = frame[[duration_col, event_col, *terms]].dropna().astype(float)
     n = len(data)
@@ -145,32 +146,34 @@ def cox_model(
     if degenerate:
         notes.append(f"no events in a level of: {degenerate}")
         return _empty(terms, n, events, epv, "no_events_in_group", notes)
-    fitter = CoxPHFitter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            fitter.fit(data, duration_col, event_col, fit_options=FIT_OPTIONS)
-        except (ConvergenceError, np.linalg.LinAlgError, ValueError) as error:
-            notes.append(f"fit failed: {error}")
-            return _empty(terms, n, events, epv, "did_not_converge", notes)
-    notes.extend(str(item.message) for item in caught)
-    ph_terms, ph_global = _ph_test(fitter, data, notes) if ph_test else ({}, None)
-    # Wald statistics from the estimates directly: lifelines' ``summary`` frame computes
-    # the same (exp(coef +- z se), two-sided normal p) but costs ~5 ms per model.
-    coefs = fitter.params_
-    errors = fitter.standard_errors_
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # overflow in a diverging fit is reported below
+        fit = fit_efron(
+            data[terms].to_numpy(),
+            data[duration_col].to_numpy(),
+            data[event_col].to_numpy() > 0,
+        )
+    if not fit.converged:
+        notes.append("Newton-Raphson did not converge (monotone likelihood?)")
+        return _empty(terms, n, events, epv, "did_not_converge", notes)
+    ph_terms, ph_global = (
+        _ph_test(fit, data[duration_col].to_numpy(), data[event_col].to_numpy() > 0, terms, notes)
+        if ph_test
+        else ({}, None)
+    )
+    errors = fit.standard_errors
     rows = tuple(
         CoxTerm(
             term=term,
-            coef=float(coefs[term]),
-            se=float(errors[term]),
-            hazard_ratio=float(np.exp(coefs[term])),
-            ci_lower=float(np.exp(coefs[term] - WALD_Z * errors[term])),
-            ci_upper=float(np.exp(coefs[term] + WALD_Z * errors[term])),
-            p_value=float(2.0 * norm.sf(abs(coefs[term] / errors[term]))),
+            coef=float(fit.coef[index]),
+            se=float(errors[index]),
+            hazard_ratio=float(np.exp(fit.coef[index])),
+            ci_lower=float(np.exp(fit.coef[index] - WALD_Z * errors[index])),
+            ci_upper=float(np.exp(fit.coef[index] + WALD_Z * errors[index])),
+            p_value=float(2.0 * normal_sf(abs(fit.coef[index] / errors[index]))),
             ph_test_p=ph_terms.get(term),
         )
-        for term in terms
+        for index, term in enumerate(terms)
     )
     if not all(np.isfinite(row.coef) and np.isfinite(row.se) for row in rows):
         notes.append("non-finite estimate")
@@ -179,51 +182,44 @@ def cox_model(
     if epv is not None and epv < min_events_per_variable:
         status = "few_events_per_variable"
         notes.append(f"{epv:.1f} events per variable (< {min_events_per_variable:g})")
-    return CoxResult(
-        rows, n, events, epv, ph_global, float(fitter.log_likelihood_), status, tuple(notes)
-    )
+    return CoxResult(rows, n, events, epv, ph_global, fit.log_likelihood, status, tuple(notes))
 
 
-def _ph_test(fitter, data, notes) -> tuple[dict[str, float], float | None]:
+def _ph_test(
+    fit: object,
+    durations: np.ndarray,
+    observed: np.ndarray,
+    terms: Sequence[str],
+    notes: list[str],
+) -> tuple[dict[str, float], float | None]:
     """Per-term and global Schoenfeld-residual tests; a failure becomes a note.
 
     Grambsch-Therneau statistics on the scaled Schoenfeld residuals r and the centred,
-    transformed event times g ("km": 1 - KM(t), R ``cox.zph`` before survival 3.0):
+    transformed death times g ("km": 1 - KM(t), R ``cox.zph`` before survival 3.0):
     per term ``(g'r_k)^2 / (d V_kk sum g^2)`` (the formula of lifelines'
     ``proportional_hazard_test``, tested against it) and globally
     ``(g'r) V^-1 (g'r)' / (d sum g^2)``, with V the coefficient covariance and d the
-    number of events. The KM transform uses this package's KM (one pass, no refit).
+    number of deaths.
     """
-    from scipy.stats import chi2
-
+    from analysis.distributions import chi2_sf
     from analysis.survival import km_curve
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            scaled = fitter.compute_residuals(data, kind="scaled_schoenfeld").to_numpy()
-        durations = fitter.durations.to_numpy()
-        observed = fitter.event_observed.to_numpy().astype(bool)
-        curve = km_curve(durations, observed)
-        grid = curve["time_days"].to_numpy()
-        survival = curve["survival"].to_numpy()
-        at = np.searchsorted(grid, durations[observed], side="right") - 1
-        times = 1.0 - survival[at]
-    except Exception as error:  # pragma: no cover - defensive: a diagnostic only
-        notes.append(f"proportional-hazards test failed: {error}")
-        return {}, None
-    deaths = float(observed.sum())
+    curve = km_curve(durations, observed)
+    grid = curve["time_days"].to_numpy()
+    survival = curve["survival"].to_numpy()
+    times = 1.0 - survival[np.searchsorted(grid, fit.death_times, side="right") - 1]
+    scaled = fit.scaled_schoenfeld()
+    variance = fit.variance
+    deaths = float(len(fit.death_times))
     centred = times - times.mean()
     spread = float(np.sum(centred**2))
-    weighted = centred @ scaled
-    variance = fitter.variance_matrix_.to_numpy()
     if spread == 0.0:
-        notes.append("proportional-hazards test undefined (all events at one time)")
+        notes.append("proportional-hazards test undefined (all deaths at one time)")
         return {}, None
+    weighted = centred @ scaled
     per_term = weighted**2 / (deaths * np.diag(variance) * spread)
-    p_values = chi2.sf(per_term, 1)
     statistic = float(weighted @ np.linalg.solve(variance, weighted)) / (deaths * spread)
-    global_p = float(chi2.sf(statistic, len(p_values)))
-    return {
-        name: float(p) for name, p in zip(fitter.params_.index, p_values, strict=True)
-    }, global_p
+    return (
+        {term: chi2_sf(float(value), 1) for term, value in zip(terms, per_term, strict=True)},
+        chi2_sf(statistic, len(terms)),
+    )

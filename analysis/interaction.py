@@ -15,9 +15,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import polars as pl
-from scipy.stats import chi2
 
 from analysis.cox import cox_model
+from analysis.distributions import chi2_sf
 
 INTERACTION_SCHEMA = {
     "model": pl.String,
@@ -119,7 +119,7 @@ def interaction_test(
         return status_frame(full.status if full.log_likelihood is None else reduced.status)
     statistic = max(0.0, 2.0 * (full.log_likelihood - reduced.log_likelihood))
     df = len(names)
-    p_value = float(chi2.sf(statistic, df))
+    p_value = chi2_sf(float(statistic), int(df))
     rows = []
     for column, name in names.items():
         term = full.term(column)

@@ -9,11 +9,11 @@ count), and the median is the smallest time with S(t) <= 0.5.
 
 from __future__ import annotations
 
+from statistics import NormalDist
 from typing import NamedTuple
 
 import numpy as np
 import polars as pl
-from scipy.stats import norm
 
 CI_METHODS = ("log-log", "log", "plain")
 CONFIDENCE_LEVEL = 0.95
@@ -110,7 +110,7 @@ def _interval(
     survival: np.ndarray, greenwood: np.ndarray, ci_method: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pointwise interval as R's ``survfit`` (``conf.type``); NaN where undefined."""
-    z = norm.ppf(1 - (1 - CONFIDENCE_LEVEL) / 2)
+    z = NormalDist().inv_cdf(1 - (1 - CONFIDENCE_LEVEL) / 2)  # stdlib: no scipy import
     se_log = np.sqrt(greenwood)
     with np.errstate(divide="ignore", invalid="ignore"):
         if ci_method == "plain":

@@ -58,8 +58,9 @@ def test_global_ph_test_with_two_terms_is_a_probability() -> None:
 
 
 def test_wald_and_ph_statistics_equal_lifelines_own_on_random_data() -> None:
-    """The hand-computed Wald CI/p and Schoenfeld tests equal lifelines' summary and
-    proportional_hazard_test(time_transform="km") (an independent implementation)."""
+    """Our Wald CI/p and Schoenfeld tests equal lifelines' summary and
+    proportional_hazard_test(time_transform="km") (an independent implementation), to the
+    precision both fits converge to."""
     import numpy as np
     import pandas as pd
     from lifelines import CoxPHFitter
@@ -82,10 +83,10 @@ def test_wald_and_ph_statistics_equal_lifelines_own_on_random_data() -> None:
     ph = proportional_hazard_test(fitter, frame, time_transform="km")
     for position, term in enumerate(result.terms):
         assert term.ci_lower == pytest.approx(
-            summary.loc[term.term, "exp(coef) lower 95%"], rel=1e-12
+            summary.loc[term.term, "exp(coef) lower 95%"], rel=1e-6
         )
         assert term.ci_upper == pytest.approx(
-            summary.loc[term.term, "exp(coef) upper 95%"], rel=1e-12
+            summary.loc[term.term, "exp(coef) upper 95%"], rel=1e-6
         )
-        assert term.p_value == pytest.approx(summary.loc[term.term, "p"], rel=1e-10)
-        assert term.ph_test_p == pytest.approx(float(np.atleast_1d(ph.p_value)[position]), rel=1e-9)
+        assert term.p_value == pytest.approx(summary.loc[term.term, "p"], rel=1e-6)
+        assert term.ph_test_p == pytest.approx(float(np.atleast_1d(ph.p_value)[position]), rel=1e-6)
