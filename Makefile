@@ -43,6 +43,7 @@ demo: $(STAMP)
 	$(BIN)/cohort build --db $(DEMO_DB) --spec $(DEMO_SPEC)
 	$(BIN)/cohort validate --db $(DEMO_DB) --spec $(DEMO_SPEC)
 	$(BIN)/cohort analyze --db $(DEMO_DB) --spec $(DEMO_SPEC)
+	$(BIN)/cohort report --db $(DEMO_DB)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

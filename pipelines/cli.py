@@ -411,6 +411,39 @@ def results(
         print_summary(console, con, rows[0][0])
 
 
+@app.command()
+def report(
+    db: DbOption = DEFAULT_DB_PATH,
+    run: Annotated[
+        str | None, typer.Option("--run", help="Run id (default: the latest succeeded run).")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder (default <db dir>/reports/<db>/<run id>)."),
+    ] = None,
+) -> None:
+    """Write the Kaplan-Meier and forest figures and the HTML report of an analysis run.
+
+    Figures (PNG 300 dpi and SVG) and one self-contained index.html, drawn from the
+    result tables, with provenance, the quality verdict, Table 1, results and warnings.
+
+    Example: `cohort report --db warehouse/cohort.duckdb`
+    """
+    from pipelines.report.run import ReportRefused, write_report
+
+    try:
+        result = write_report(db, run_id=run, out_dir=out)
+    except ReportRefused as error:
+        errors.print(f"[red]error:[/red] {escape(str(error))}")
+        raise typer.Exit(EXIT_NOT_READY) from error
+    console.print(
+        f"Report of run {result.run_id} ({len(result.figures)} figures): {result.index_html}",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+
+
 def _load_spec(path: Path) -> Any:
     from pipelines.spec import SpecError, load_spec
 

@@ -102,7 +102,10 @@ def draw_km_panel(
         )
         plotted.append(PlottedStep(label, time_days, survival))
     if landmark_years is not None:
-        axes.axvline(landmark_years * 365.25 / per_unit, color="0.5", linewidth=0.8, linestyle=":")
+        # Up to survival 1 only: the test results are printed above the curves.
+        axes.vlines(
+            landmark_years * 365.25 / per_unit, 0, 1.0, color="0.5", linewidth=0.8, linestyle=":"
+        )
     axes.set_ylim(0, 1.02)
     axes.set_xlim(left=0)
     axes.set_ylabel("Survival probability")

@@ -51,7 +51,7 @@ def analyze(db_path: Path, spec: Any, *, code_version: str) -> AnalysisResult:
         "finished_at": _now(),
         "status": "succeeded",
         "study": spec.study,
-        "spec_path": str(getattr(spec, "path", "") or ""),
+        "spec_path": str(spec.source),
         "spec_sha256": spec.sha256,
         "input_sha256": cohort.input_sha256,
         "batch_id": cohort.build_info["batch_id"],

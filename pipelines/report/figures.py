@@ -1,0 +1,356 @@
+"""The run report's figures, drawn from one run's result tables and saved as PNG + SVG.
+
+Every number on a figure is read from ``results.*`` (curves, log-rank and Cox rows); nothing
+is recomputed and ``group_assignments`` (the only table with patient ids) is never read.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import duckdb
+import polars as pl
+from matplotlib import pyplot as plt
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from analysis.figures.forest import draw_forest
+from analysis.figures.km import DAYS_PER_UNIT, draw_km_panel
+from pipelines.report.files import FigureFile
+
+DPI = 300
+PANEL_WIDTH_IN = 3.5
+PANEL_HEIGHT_IN = 3.6
+HR_TERM = "Q2-Q4 vs Q1"
+ENDPOINT_NAMES = {"pfs": "PFS", "os": "OS"}
+GROUP_ORDERS = {"q1_vs_rest": ("Q1", "Q2-Q4"), "quartiles": ("Q1", "Q2", "Q3", "Q4")}
+FONTS = {
+    "font.size": 7,
+    "axes.titlesize": 8,
+    "axes.labelsize": 7,
+    "xtick.labelsize": 7,
+    "ytick.labelsize": 7,
+    "legend.fontsize": 7,
+    "figure.titlesize": 8,
+    "svg.fonttype": "none",
+}
+
+
+def km_panel_steps(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    biomarker: str,
+    endpoint: str,
+    grouping: str,
+    subgroup: str,
+) -> pl.DataFrame:
+    """The ``km_curves`` rows one KM panel plots, ordered by group and time."""
+    return con.sql(
+        "select group_label, time_days, n_at_risk, events, censored, survival, "
+        "ci_lower, ci_upper from results.km_curves where run_id = $run_id "
+        "and biomarker = $biomarker and endpoint = $endpoint and grouping = $grouping "
+        "and subgroup = $subgroup order by group_label, time_days",
+        params={
+            "run_id": run_id,
+            "biomarker": biomarker,
+            "endpoint": endpoint,
+            "grouping": grouping,
+            "subgroup": subgroup,
+        },
+    ).pl()
+
+
+def render_figures(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    out_dir: Path,
+    *,
+    time_unit: str = "years",
+    landmark_years: float = 3.0,
+) -> list[FigureFile]:
+    """Draw and save every figure of ``run_id`` into ``out_dir``; return their records."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    run = _Run(con, run_id)
+    saved: list[FigureFile] = []
+    with matplotlib.rc_context(FONTS):
+        for biomarker, endpoint in run.panels():
+            options = {"time_unit": time_unit, "landmark_years": landmark_years}
+            saved.append(_km_q1_vs_rest(run, biomarker, endpoint, out_dir, **options))
+            saved.append(_km_quartiles(run, biomarker, endpoint, out_dir, **options))
+            subgroups = _km_subgroups(run, biomarker, endpoint, out_dir, **options)
+            if subgroups is not None:
+                saved.append(subgroups)
+        saved.append(_forest(run, out_dir))
+    return saved
+
+
+class _Run:
+    """One run's rows, read once."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+        self.con = con
+        self.run_id = run_id
+        params = {"run_id": run_id}
+        runs = con.sql(
+            "select is_simulated from results.analysis_runs where run_id = $run_id",
+            params=params,
+        ).fetchall()
+        if not runs:
+            raise ValueError(f"no analysis run {run_id!r}")
+        self.is_simulated = bool(runs[0][0])
+        self.logrank = con.sql(
+            "select biomarker, endpoint, grouping, subgroup, test, p_value, status "
+            "from results.logrank_tests where run_id = $run_id",
+            params=params,
+        ).pl()
+        self.cox = con.sql(
+            "select biomarker, endpoint, grouping, subgroup, model, term, hazard_ratio, "
+            "ci_lower, ci_upper, p_value, lrt_p_value, status "
+            "from results.cox_models where run_id = $run_id",
+            params=params,
+        ).pl()
+        self.curve_keys = con.sql(
+            "select distinct biomarker, endpoint, grouping, subgroup "
+            "from results.km_curves where run_id = $run_id order by all",
+            params=params,
+        ).pl()
+
+    def panels(self) -> list[tuple[str, str]]:
+        keys = self.curve_keys.select("biomarker", "endpoint").unique()
+        rows = keys.sort("biomarker", pl.col("endpoint").replace_strict({"pfs": 0}, default=1))
+        return list(rows.iter_rows())
+
+    def subgroups(self, biomarker: str, endpoint: str) -> list[str]:
+        names = self.curve_keys.filter(
+            (pl.col("biomarker") == biomarker)
+            & (pl.col("endpoint") == endpoint)
+            & (pl.col("grouping") == "q1_vs_rest")
+            & (pl.col("subgroup") != "all")
+        )["subgroup"].to_list()
+        return sorted(names, key=lambda name: (not name.endswith("=standard"), name))
+
+    def title(self, biomarker: str, endpoint: str) -> str:
+        simulated = " (simulated data)" if self.is_simulated else ""
+        return f"{biomarker}, {ENDPOINT_NAMES.get(endpoint, endpoint.upper())}{simulated}"
+
+    def logrank_row(self, key: tuple[str, str, str, str], test: str) -> dict[str, Any] | None:
+        return _one(self.logrank, key, test=test)
+
+    def hr_row(self, key: tuple[str, str, str, str]) -> dict[str, Any] | None:
+        return _one(self.cox, key, model="univariable", term=HR_TERM)
+
+    def interaction_p(self, biomarker: str, endpoint: str, variable: str) -> float | None:
+        rows = self.cox.filter(
+            (pl.col("biomarker") == biomarker)
+            & (pl.col("endpoint") == endpoint)
+            & (pl.col("grouping") == "q1_vs_rest")
+            & (pl.col("model") == "interaction")
+            & (pl.col("subgroup") == f"{variable} interaction")
+            & pl.col("lrt_p_value").is_not_null()
+        )
+        return rows["lrt_p_value"][0] if rows.height else None
+
+
+def _one(frame: pl.DataFrame, key: tuple[str, str, str, str], **more: str) -> dict | None:
+    names = ("biomarker", "endpoint", "grouping", "subgroup", *more)
+    values = (*key, *more.values())
+    rows = frame.filter(*[pl.col(n) == v for n, v in zip(names, values, strict=True)])
+    return rows.row(0, named=True) if rows.height else None
+
+
+def format_p(p: float | None) -> str:
+    """``p=0.017`` / ``p<0.001``; ``p n/a`` when missing."""
+    if p is None or math.isnan(p):
+        return "p n/a"
+    return "p<0.001" if p < 0.001 else f"p={p:.3f}"
+
+
+def _test_text(name: str, row: dict[str, Any] | None) -> str:
+    if row is None:
+        return f"{name} not run"
+    if row["p_value"] is None:
+        return f"{name} not estimable ({row['status']})"
+    return f"{name} {format_p(row['p_value'])}"
+
+
+def _hr_text(row: dict[str, Any] | None) -> str:
+    if row is None:
+        return "HR not fitted"
+    if row["hazard_ratio"] is None:
+        return f"HR not estimable ({row['status']})"
+    return f"HR {row['hazard_ratio']:.2f} ({row['ci_lower']:.2f}\u2013{row['ci_upper']:.2f})"
+
+
+def _subgroup_name(subgroup: str) -> str:
+    variable, _, level = subgroup.partition("=")
+    return f"{variable.replace('_', ' ')}: {level}"
+
+
+def _draw_panel(
+    figure: Figure,
+    column: int,
+    top_in: float,
+    run: _Run,
+    key: tuple[str, str, str, str],
+    annotation: str,
+    title: str,
+    *,
+    time_unit: str,
+    landmark_years: float,
+) -> None:
+    """One KM panel in column ``column`` of ``figure``, ``top_in`` inches below its top:
+    the curves, and the numbers-at-risk table under the time axis."""
+    width, height = figure.get_size_inches()
+    left = (column * PANEL_WIDTH_IN + 0.62) / width
+    panel_width = (PANEL_WIDTH_IN - 0.62 - 0.15) / width
+    km_bottom = 1.25 / height
+    axes = figure.add_axes((left, km_bottom, panel_width, 1 - top_in / height - km_bottom))
+    risk = figure.add_axes((left, 0.08 / height, panel_width, 0.6 / height))
+    curves = km_panel_steps(run.con, run.run_id, *key)
+    max_time = curves["time_days"].max() / DAYS_PER_UNIT[time_unit] if curves.height else 1.0
+    ticks = [t for t in MaxNLocator(nbins=6, integer=True).tick_values(0, max_time) if t >= 0]
+    ticks = [t for t in ticks if t <= max_time] or [0.0]
+    draw_km_panel(
+        axes,
+        curves,
+        GROUP_ORDERS[key[2]],
+        time_unit=time_unit,
+        landmark_years=landmark_years,
+        annotation=annotation,
+        risk_axes=risk,
+        risk_times_units=ticks,
+    )
+    axes.set_xticks(ticks)
+    axes.set_xlim(0, max_time * 1.02)
+    risk.set_xlim(axes.get_xlim())
+    # headroom above S = 1 for the test results, so they never sit on a curve
+    axes.set_ylim(0, 1.2)
+    axes.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    axes.set_title(title, loc="left")
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+
+
+def _save(
+    figure: Figure, out_dir: Path, kind: str, biomarker: str | None, endpoint: str | None, caption
+) -> FigureFile:
+    stem = "_".join(part for part in (kind, biomarker, endpoint) if part)
+    png, svg = out_dir / f"{stem}.png", out_dir / f"{stem}.svg"
+    figure.savefig(png, dpi=DPI)
+    figure.savefig(svg)
+    plt.close(figure)
+    return FigureFile(kind, biomarker, endpoint, png, svg, caption)
+
+
+def _km_q1_vs_rest(
+    run: _Run, biomarker: str, endpoint: str, out_dir: Path, **options
+) -> FigureFile:
+    key = (biomarker, endpoint, "q1_vs_rest", "all")
+    annotation = "\n".join(
+        (_test_text("log-rank", run.logrank_row(key, "logrank")), _hr_text(run.hr_row(key)))
+    )
+    figure = plt.figure(figsize=(PANEL_WIDTH_IN, PANEL_HEIGHT_IN))
+    _draw_panel(figure, 0, 0.3, run, key, annotation, run.title(biomarker, endpoint), **options)
+    caption = (
+        f"Kaplan-Meier {ENDPOINT_NAMES.get(endpoint, endpoint)} by {biomarker} expression, "
+        "lowest quartile (Q1) versus the rest, with numbers at risk, log-rank p and the "
+        "hazard ratio of Q2-Q4 versus Q1."
+    )
+    return _save(figure, out_dir, "km_q1_vs_rest", biomarker, endpoint, caption)
+
+
+def _km_quartiles(run: _Run, biomarker: str, endpoint: str, out_dir: Path, **options) -> FigureFile:
+    key = (biomarker, endpoint, "quartiles", "all")
+    annotation = "\n".join(
+        (
+            _test_text("log-rank", run.logrank_row(key, "logrank")),
+            _test_text("trend", run.logrank_row(key, "logrank_trend")),
+        )
+    )
+    figure = plt.figure(figsize=(PANEL_WIDTH_IN, PANEL_HEIGHT_IN + 0.2))
+    _draw_panel(figure, 0, 0.3, run, key, annotation, run.title(biomarker, endpoint), **options)
+    caption = (
+        f"Kaplan-Meier {ENDPOINT_NAMES.get(endpoint, endpoint)} by {biomarker} expression "
+        "quartile (Q1 lowest), with numbers at risk, the log-rank p and the trend-test p."
+    )
+    return _save(figure, out_dir, "km_quartiles", biomarker, endpoint, caption)
+
+
+def _km_subgroups(
+    run: _Run, biomarker: str, endpoint: str, out_dir: Path, **options
+) -> FigureFile | None:
+    subgroups = run.subgroups(biomarker, endpoint)
+    if not subgroups:
+        return None
+    figure = plt.figure(figsize=(PANEL_WIDTH_IN * len(subgroups), PANEL_HEIGHT_IN + 0.5))
+    for index, subgroup in enumerate(subgroups):
+        key = (biomarker, endpoint, "q1_vs_rest", subgroup)
+        annotation = "\n".join(
+            (_test_text("log-rank", run.logrank_row(key, "logrank")), _hr_text(run.hr_row(key)))
+        )
+        title = f"{run.title(biomarker, endpoint)}\n{_subgroup_name(subgroup)}"
+        _draw_panel(figure, index, 0.75, run, key, annotation, title, **options)
+    variables = sorted({s.partition("=")[0] for s in subgroups})
+    interaction = [
+        f"{v.replace('_', ' ')} interaction {format_p(p)} (LRT)"
+        for v in variables
+        if (p := run.interaction_p(biomarker, endpoint, v)) is not None
+    ]
+    if interaction:
+        figure.suptitle("; ".join(interaction), y=1 - 0.05 / figure.get_size_inches()[1], va="top")
+    caption = (
+        f"Kaplan-Meier {ENDPOINT_NAMES.get(endpoint, endpoint)} by {biomarker} expression, "
+        "Q1 versus Q2-Q4, within each subgroup, with the likelihood-ratio interaction p "
+        "when the interaction model was estimable."
+    )
+    return _save(figure, out_dir, "km_subgroups", biomarker, endpoint, caption)
+
+
+def _forest(run: _Run, out_dir: Path) -> FigureFile:
+    rows = (
+        run.cox.filter(
+            (pl.col("grouping") == "q1_vs_rest")
+            & (pl.col("model") == "univariable")
+            & (pl.col("term") == HR_TERM)
+        )
+        .with_columns(
+            pl.col("endpoint").replace_strict({"pfs": 0}, default=1).alias("endpoint_order"),
+            pl.when(pl.col("subgroup") == "all")
+            .then(0)
+            .when(pl.col("subgroup").str.ends_with("=standard"))
+            .then(1)
+            .otherwise(2)
+            .alias("subgroup_order"),
+        )
+        .sort("biomarker", "endpoint_order", "subgroup_order", "subgroup")
+    )
+    labels = [
+        f"{b} {ENDPOINT_NAMES.get(e, e)}, {'all' if s == 'all' else s.partition('=')[2]}"
+        for b, e, s in rows.select("biomarker", "endpoint", "subgroup").iter_rows()
+    ]
+    frame = rows.select(
+        pl.Series("label", labels, dtype=pl.String),
+        "hazard_ratio",
+        "ci_lower",
+        "ci_upper",
+        "p_value",
+        pl.col("status").alias("note"),
+    )
+    height = 0.8 + 0.17 * max(frame.height, 1)
+    figure = plt.figure(figsize=(PANEL_WIDTH_IN * 1.6, height), layout="constrained")
+    axes = figure.add_subplot()
+    draw_forest(axes, frame)
+    simulated = " (simulated data)" if run.is_simulated else ""
+    figure.suptitle(f"Hazard ratio Q2-Q4 vs Q1, univariable Cox{simulated}")
+    caption = (
+        "Univariable Cox hazard ratios (95% CI) of Q2-Q4 versus Q1 for every biomarker, "
+        "endpoint and subgroup, on a log scale; models without an estimate are marked "
+        "not estimable with the reason."
+    )
+    return _save(figure, out_dir, "forest", None, None, caption)

@@ -1,0 +1,59 @@
+"""`cohort report`: the figures and the HTML page of one analysis run.
+
+Everything is drawn from the warehouse's result tables (never recomputed), so the
+report and the SQL answers cannot disagree. Output goes to
+``<db dir>/reports/<db name>/<run id>/`` unless a folder is given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.report.files import FigureFile
+from pipelines.warehouse import connect
+
+
+class ReportRefused(RuntimeError):
+    """No such (succeeded) analysis run in the warehouse."""
+
+
+@dataclass(frozen=True)
+class RunReport:
+    run_id: str
+    index_html: Path
+    figures: tuple[FigureFile, ...]
+
+
+def default_report_dir(db_path: Path, run_id: str) -> Path:
+    return db_path.resolve().parent / "reports" / db_path.stem / run_id
+
+
+def write_report(
+    db_path: Path, *, run_id: str | None = None, out_dir: Path | None = None
+) -> RunReport:
+    """Render every figure of the run, then the self-contained HTML page."""
+    from pipelines.report.figures import render_figures
+    from pipelines.report.html import write_run_report
+
+    with connect(db_path, read_only=True) as con:
+        try:
+            rows = con.execute(
+                "select run_id from results.analysis_runs where status = 'succeeded' "
+                "and ($run is null or run_id = $run) order by finished_at desc limit 1",
+                {"run": run_id},
+            ).fetchall()
+        except Exception as error:  # no results schema yet
+            raise ReportRefused("no analysis run; run `cohort analyze` first") from error
+        if not rows:
+            raise ReportRefused(
+                f"no succeeded analysis run {run_id}"
+                if run_id
+                else "no analysis run; run `cohort analyze` first"
+            )
+        chosen = str(rows[0][0])
+        target = out_dir or default_report_dir(db_path, chosen)
+        target.mkdir(parents=True, exist_ok=True)
+        figures = render_figures(con, chosen, target / "figures")
+        index = write_run_report(con, chosen, figures, target)
+    return RunReport(chosen, index, tuple(figures))

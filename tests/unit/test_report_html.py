@@ -1,0 +1,217 @@
+"""The run report page: content, warnings, embedded figures, offline-safety, no patient ids."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import duckdb
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from pipelines.report.files import FigureFile
+from pipelines.report.html import write_run_report
+
+RUN = "20260101T000000Z-abcd1234"
+GATE = "20251231T235900Z-gate0001"
+PLANTED_PATIENT = "SIM-9876-PLANTED"
+KEY = "'IKZF1', 'pfs', 'q1_vs_rest'"
+
+
+def _warehouse(*, simulated: bool = True, study: str = "dsmm_ikzf1") -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:")
+    for schema in ("results", "quality", "marts"):
+        con.execute(f"create schema {schema}")
+    con.execute(
+        """
+        create table results.analysis_runs (
+            run_id varchar, started_at timestamp, finished_at timestamp, status varchar,
+            study varchar, spec_path varchar, spec_sha256 varchar, input_sha256 varchar,
+            batch_id bigint, is_simulated boolean, dbt_invocation_id varchar,
+            quality_run_id varchar, code_version varchar, settings json, error varchar)
+        """
+    )
+    con.execute(
+        "insert into results.analysis_runs values (?, ?, ?, 'succeeded', ?, 'specs/x.yml', "
+        "'specsha', 'inputsha', 3, ?, 'dbt-inv-1', ?, '0.1.0', ?, null)",
+        [
+            RUN,
+            dt.datetime(2026, 1, 1),
+            dt.datetime(2026, 1, 1, 0, 1),
+            study,
+            simulated,
+            GATE,
+            json.dumps({"study": study, "note": "<b>not markup</b>"}),
+        ],
+    )
+    con.execute(
+        """
+        create table quality.validation_runs (
+            run_id varchar, started_at timestamp, verdict varchar, n_expectations integer,
+            n_passed integer, n_critical_failed integer, n_warnings integer,
+            report_path varchar)
+        """
+    )
+    con.execute(
+        "insert into quality.validation_runs values (?, ?, 'pass', 34, 33, 0, 1, "
+        "'/w/reports/cohort/validation/gate0001.html')",
+        [GATE, dt.datetime(2025, 12, 31, 23, 59)],
+    )
+    con.execute(
+        """
+        create table marts.cohort_baseline (
+            display_order integer, characteristic varchar, category varchar,
+            cytogenetic_risk varchar, n_group bigint, summary varchar)
+        """
+    )
+    for risk, n in (("all", 60), ("standard", 46), ("high", 12), ("unknown", 2)):
+        con.execute(
+            "insert into marts.cohort_baseline values "
+            "(1, 'patients', 'analysable', ?, ?, ?), (2, 'sex', 'F', ?, ?, ?)",
+            [risk, n, str(n), risk, n, f"{n // 2} (50.0%)"],
+        )
+    con.execute(
+        """
+        create table results.group_summary (
+            run_id varchar, biomarker varchar, endpoint varchar, grouping varchar,
+            subgroup varchar, group_label varchar, n integer, events integer,
+            cutpoint_low double, cutpoint_high double, median_days double,
+            median_ci_lower double, median_ci_upper double, status varchar)
+        """
+    )
+    con.execute(
+        f"""insert into results.group_summary values
+        ('{RUN}', {KEY}, 'all', 'Q1', 15, 3, 0.1, 0.5, null, null, null, 'ok'),
+        ('{RUN}', {KEY}, 'all', 'Q2-Q4', 45, 20, 0.5, 2.0, 900, 700, 1200, 'ok'),
+        ('{RUN}', {KEY}, 'cytogenetic_risk=high', 'Q1', 4, 1, 0.1, 0.4,
+         null, null, null, 'ok')"""
+    )
+    con.execute(
+        """
+        create table results.km_landmarks (
+            run_id varchar, biomarker varchar, endpoint varchar, grouping varchar,
+            subgroup varchar, group_label varchar, time_years double, n_at_risk integer,
+            survival double, ci_lower double, ci_upper double)
+        """
+    )
+    con.execute(
+        f"""insert into results.km_landmarks values
+        ('{RUN}', {KEY}, 'all', 'Q1', 3.0, 12, 0.86, 0.70, 0.94),
+        ('{RUN}', {KEY}, 'all', 'Q2-Q4', 3.0, 20, 0.51, 0.36, 0.64)"""
+    )
+    con.execute(
+        """
+        create table results.logrank_tests (
+            run_id varchar, biomarker varchar, endpoint varchar, grouping varchar,
+            subgroup varchar, test varchar, statistic double, df integer, p_value double,
+            status varchar)
+        """
+    )
+    con.execute(
+        f"insert into results.logrank_tests values "
+        f"('{RUN}', {KEY}, 'all', 'logrank', 6.6, 1, 0.0102, 'ok')"
+    )
+    con.execute(
+        """
+        create table results.cox_models (
+            run_id varchar, biomarker varchar, endpoint varchar, grouping varchar,
+            subgroup varchar, model varchar, term varchar, hazard_ratio double,
+            ci_lower double, ci_upper double, p_value double, n integer, events integer,
+            events_per_variable double, ph_test_p double, lrt_p_value double, status varchar)
+        """
+    )
+    con.execute(
+        f"""insert into results.cox_models values
+        ('{RUN}', {KEY}, 'all', 'univariable', 'Q2-Q4 vs Q1', 3.9, 1.4, 11.0, 0.008,
+         60, 23, 23, 0.02, null, 'ok'),
+        ('{RUN}', {KEY}, 'cytogenetic_risk=high', 'univariable', 'Q2-Q4 vs Q1', null, null,
+         null, null, 12, 1, 1, null, null, 'no_events_in_group')"""
+    )
+    # A table the report must not read: a planted patient id must not leak.
+    con.execute(
+        "create table results.group_assignments (run_id varchar, patient_id varchar, "
+        "group_label varchar)"
+    )
+    con.execute("insert into results.group_assignments values (?, ?, 'Q1')", [RUN, PLANTED_PATIENT])
+    return con
+
+
+@pytest.fixture(scope="module")
+def png(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("fig") / "km.png"
+    figure, axes = plt.subplots(figsize=(1, 1), dpi=20)
+    axes.plot([0, 1], [1, 0.5])
+    figure.savefig(path)
+    plt.close(figure)
+    return path
+
+
+def _figure(png: Path) -> FigureFile:
+    return FigureFile(
+        kind="km_q1_vs_rest",
+        biomarker="IKZF1",
+        endpoint="pfs",
+        png_path=png,
+        svg_path=png.with_suffix(".svg"),
+        caption="IKZF1 PFS <Q1> vs Q2-Q4",
+    )
+
+
+def test_report_content(tmp_path: Path, png: Path) -> None:
+    path = write_run_report(_warehouse(), RUN, [_figure(png)], tmp_path / "out")
+    assert path == tmp_path / "out" / "index.html"
+    page = path.read_text(encoding="utf-8").replace("<wbr>", "")
+    assert page.lower().startswith("<!doctype html>")
+    assert RUN in page
+    assert "SIMULATED DATA" in page
+    assert "Quality gate: ✓ PASS" in page
+    assert "gate0001.html" in page and "34 checks" in page
+    assert "published (Krönke 2017)" in page and "86% vs 51%, p=0.01" in page
+    # provenance
+    for text in ("specsha", "inputsha", "dbt-inv-1", "specs/x.yml", "0.1.0"):
+        assert text in page
+    # Table 1 pivoted with the risk groups as columns, in order
+    table1 = page[page.index("Cohort (Table 1)") : page.index("Summary: Q1 vs Q2-Q4")]
+    assert table1.index(">all<") < table1.index(">standard<") < table1.index(">high<")
+    assert "n=46" in page and "23 (50.0%)" in page
+    # figures embedded, caption escaped
+    assert "data:image/png;base64," in page
+    assert "IKZF1 PFS &lt;Q1&gt; vs Q2-Q4" in page
+    assert "<b>not markup</b>" not in page and "&lt;b&gt;not markup" in page
+    # offline and no patient ids
+    assert "http://" not in page and "https://" not in page
+    assert "<script" not in page.lower()
+    assert PLANTED_PATIENT not in page
+    assert not list((tmp_path / "out").glob("*.tmp"))
+
+
+def test_warnings(tmp_path: Path) -> None:
+    page = write_run_report(_warehouse(), RUN, [], tmp_path).read_text(encoding="utf-8")
+    page = page.replace("<wbr>", "")
+    warnings = page[page.index("<h2>Warnings</h2>") : page.index("Cohort (Table 1)")]
+    assert "Groups with fewer than 10 patients" in warnings
+    assert "cytogenetic_risk=high" in warnings  # the n=4 group and the failed model
+    assert "no_events_in_group" in warnings
+    assert "Proportional-hazards violations" in warnings and "Q2-Q4 vs Q1" in warnings
+    assert "Figures" not in page
+
+
+def test_not_simulated_has_no_banner_or_published_column(tmp_path: Path) -> None:
+    con = _warehouse(simulated=False, study="other_study")
+    page = write_run_report(con, RUN, [], tmp_path).read_text(encoding="utf-8")
+    assert "SIMULATED" not in page
+    assert "published (Krönke 2017)" not in page
+    assert "Summary: Q1 vs Q2-Q4" in page
+
+
+def test_missing_gate_and_unknown_run(tmp_path: Path) -> None:
+    con = _warehouse()
+    con.execute("delete from quality.validation_runs")
+    page = write_run_report(con, RUN, [], tmp_path).read_text(encoding="utf-8")
+    assert "NO GATE RECORD" in page
+    with pytest.raises(LookupError):
+        write_run_report(con, "no-such-run", [], tmp_path)
