@@ -39,6 +39,8 @@ SUPPORTED_SPEC_VERSIONS: tuple[int, ...] = (1,)
 ENDPOINTS: tuple[str, ...] = ("pfs", "os")
 GROUPINGS: tuple[str, ...] = ("q1_vs_rest", "quartiles", "median", "tertiles")
 CI_METHODS: tuple[str, ...] = ("log-log", "plain", "log")
+#: Time axis of the report's Kaplan-Meier figures.
+FIGURE_TIME_UNITS: tuple[str, ...] = ("years", "months")
 QUARTILES_WITHIN: tuple[str, ...] = ("cohort", "subgroup")
 TIME_ORIGINS: tuple[str, ...] = ("diagnosis_date",)
 #: Covariates of the multivariable Cox besides aberration columns; each is a column of
@@ -92,6 +94,7 @@ KEYS: tuple[str, ...] = (
     "data_cutoff",
     "quartiles_within",
     "ci_method",
+    "figure_time_unit",
     "time_origin",
     "days_per_year",
     "reference_gene",
@@ -137,6 +140,7 @@ class StudySpec:
     data_cutoff: dt.date | None = None
     quartiles_within: str = "cohort"
     ci_method: str = "log-log"
+    figure_time_unit: str = "years"
     time_origin: str = "diagnosis_date"
     days_per_year: float = 365.25
     reference_gene: str | None = None
@@ -197,6 +201,7 @@ class StudySpec:
             "data_cutoff": self.data_cutoff.isoformat() if self.data_cutoff else None,
             "quartiles_within": self.quartiles_within,
             "ci_method": self.ci_method,
+            "figure_time_unit": self.figure_time_unit,
             "time_origin": self.time_origin,
             "days_per_year": self.days_per_year,
             "reference_gene": self.reference_gene,
@@ -344,6 +349,7 @@ class _Reader:
             "data_cutoff": self._date("data_cutoff"),
             "quartiles_within": self._choice("quartiles_within", QUARTILES_WITHIN, "cohort"),
             "ci_method": self._choice("ci_method", CI_METHODS, "log-log"),
+            "figure_time_unit": self._choice("figure_time_unit", FIGURE_TIME_UNITS, "years"),
             "time_origin": self._choice("time_origin", TIME_ORIGINS, "diagnosis_date"),
             "days_per_year": self._positive_number("days_per_year", 365.25),
             "reference_gene": self._reference_gene(),

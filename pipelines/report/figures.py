@@ -330,10 +330,17 @@ def _forest(run: _Run, out_dir: Path) -> FigureFile:
         )
         .sort("biomarker", "endpoint_order", "subgroup_order", "subgroup")
     )
-    labels = [
-        f"{b} {ENDPOINT_NAMES.get(e, e)}, {'all' if s == 'all' else s.partition('=')[2]}"
-        for b, e, s in rows.select("biomarker", "endpoint", "subgroup").iter_rows()
-    ]
+    labels = []
+    seen: set[tuple[str, str, str]] = set()
+    for b, e, s in rows.select("biomarker", "endpoint", "subgroup").iter_rows():
+        variable, _, level = s.partition("=")
+        label = f"{b} {ENDPOINT_NAMES.get(e, e)}, {'all' if s == 'all' else level}"
+        # The interaction p of each subgroup pair, on the pair's first row.
+        if s != "all" and (b, e, variable) not in seen:
+            seen.add((b, e, variable))
+            interaction = run.interaction_p(b, e, variable)
+            label += f" [interaction {format_p(interaction)}]" if interaction is not None else ""
+        labels.append(label)
     frame = rows.select(
         pl.Series("label", labels, dtype=pl.String),
         "hazard_ratio",

@@ -54,6 +54,17 @@ def write_report(
         chosen = str(rows[0][0])
         target = out_dir or default_report_dir(db_path, chosen)
         target.mkdir(parents=True, exist_ok=True)
-        figures = render_figures(con, chosen, target / "figures")
+        time_unit = _figure_time_unit(con, chosen)
+        figures = render_figures(con, chosen, target / "figures", time_unit=time_unit)
         index = write_run_report(con, chosen, figures, target)
     return RunReport(chosen, index, tuple(figures))
+
+
+def _figure_time_unit(con: object, run_id: str) -> str:
+    """The study spec's ``figure_time_unit``, as recorded with the run (default years)."""
+    import json
+
+    [(settings,)] = con.execute(  # type: ignore[attr-defined]
+        "select settings from results.analysis_runs where run_id = ?", [run_id]
+    ).fetchall()
+    return str(json.loads(settings or "{}").get("figure_time_unit", "years"))

@@ -242,3 +242,18 @@ def test_spec_is_frozen():
         spec.study = "other"  # type: ignore[misc]
     with pytest.raises(TypeError):
         spec.subgroup_levels["sex"] = ("M",)  # type: ignore[index]
+
+
+def test_figure_time_unit_is_a_checked_setting() -> None:
+    from pipelines.spec import SpecError, parse_spec
+
+    base = (
+        "study: s\nspec_version: 1\nbiomarkers: [IKZF1]\nendpoints: [pfs]\n"
+        "groupings: [q1_vs_rest]\n"
+    )
+    assert parse_spec(base, source="a.yml").figure_time_unit == "years"
+    assert (
+        parse_spec(base + "figure_time_unit: months\n", source="a.yml").figure_time_unit == "months"
+    )
+    with pytest.raises(SpecError, match="figure_time_unit"):
+        parse_spec(base + "figure_time_unit: weeks\n", source="a.yml")
