@@ -21,23 +21,23 @@ PUBLISHED_DSMM = {
 LANDMARK_YEARS_SHOWN = 3.0
 
 
-def _percent(value: float | None) -> str:
+def format_percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.0f}%"
 
 
-def _ci(lower: float | None, upper: float | None) -> str:
+def format_ci(lower: float | None, upper: float | None) -> str:
     if lower is None or upper is None:
         return ""
     return f" ({100 * lower:.0f}-{100 * upper:.0f})"
 
 
-def _p(value: float | None) -> str:
+def format_p(value: float | None) -> str:
     if value is None:
         return "n/a"
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
-def _hr(hr: float | None, lower: float | None, upper: float | None) -> str:
+def format_hr(hr: float | None, lower: float | None, upper: float | None) -> str:
     if hr is None:
         return "HR n/a"
     return f"HR {hr:.2g} ({lower:.2g}-{upper:.2g})"
@@ -100,10 +100,11 @@ def print_summary(console: Console, con: duckdb.DuckDBPyConnection, run_id: str)
         line = (
             f"{row['biomarker']:<8} {str(row['endpoint']).upper():<4} {row['subgroup']:<28} "
             f"Q1 vs Q2-Q4  n={row['n_q1']}/{row['n_rest']}  "
-            f"{LANDMARK_YEARS_SHOWN:.0f}-y {_percent(row['s_q1'])}{_ci(row['l_q1'], row['u_q1'])}"
-            f" vs {_percent(row['s_rest'])}{_ci(row['l_rest'], row['u_rest'])}  "
-            f"log-rank p={_p(row['p_value'])}  "
-            f"{_hr(row['hazard_ratio'], row['ci_lower'], row['ci_upper'])}"
+            f"{LANDMARK_YEARS_SHOWN:.0f}-y {format_percent(row['s_q1'])}"
+            f"{format_ci(row['l_q1'], row['u_q1'])}"
+            f" vs {format_percent(row['s_rest'])}{format_ci(row['l_rest'], row['u_rest'])}  "
+            f"log-rank p={format_p(row['p_value'])}  "
+            f"{format_hr(row['hazard_ratio'], row['ci_lower'], row['ci_upper'])}"
         )
         published = PUBLISHED_DSMM.get((str(row["biomarker"]), str(row["endpoint"])))
         if show_published and published and row["subgroup"] == "all":

@@ -27,15 +27,15 @@ import duckdb
 from pipelines.analyze.summary import (
     LANDMARK_YEARS_SHOWN,
     PUBLISHED_DSMM,
-    _ci,
-    _hr,
-    _p,
-    _percent,
+    format_ci,
+    format_hr,
+    format_p,
+    format_percent,
     summary_rows,
 )
 from pipelines.report.files import FigureFile
-from pipelines.validate.report import _STYLE as _GATE_STYLE
-from pipelines.validate.report import _format_time, _row
+from pipelines.validate.report import PAGE_STYLE as _GATE_STYLE  # shared page style
+from pipelines.validate.report import format_time, table_row
 
 #: A group smaller than this is flagged in the warnings.
 MIN_GROUP_SIZE = 10
@@ -46,7 +46,7 @@ RISK_COLUMNS = ("all", "standard", "high", "unknown")
 #: A warnings list longer than this is folded in a (closed) <details>.
 OPEN_WARNINGS_MAX = 15
 
-_STYLE = (
+PAGE_STYLE = (
     _GATE_STYLE
     + """
 h3 { font-size: 17px; margin: 22px 0 6px; }
@@ -133,7 +133,7 @@ def render_run_report(
         "<!doctype html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n"
+        f"<title>{escape(title)}</title>\n<style>{PAGE_STYLE}</style>\n</head>\n"
         f"<body>\n{body}\n</body>\n</html>\n"
     )
 
@@ -244,7 +244,7 @@ def _baseline(con: duckdb.DuckDBPyConnection) -> str:
     for row in rows:
         key = (row["display_order"], row["characteristic"], row["category"])
         cells.setdefault(key, {})[str(row["cytogenetic_risk"])] = row["summary"]
-    header = _row(
+    header = table_row(
         [
             "Characteristic",
             "",
@@ -259,7 +259,7 @@ def _baseline(con: duckdb.DuckDBPyConnection) -> str:
         label = "" if characteristic == previous else _text(characteristic)
         previous = characteristic
         body.append(
-            _row(
+            table_row(
                 [label, _text(category, ""), *(_text(values.get(c), "") for c in columns)],
                 numeric_from=2,
             )
@@ -289,7 +289,7 @@ def _summary(con: duckdb.DuckDBPyConnection, run_id: str, *, show_published: boo
         "log-rank p",
         "HR Q2-Q4 vs Q1 (95% CI)",
     ]
-    header = _row(headers, cell="th", numeric_from=3)
+    header = table_row(headers, cell="th", numeric_from=3)
     if show_published:
         header = header.replace(
             "</tr>",
@@ -303,12 +303,12 @@ def _summary(con: duckdb.DuckDBPyConnection, run_id: str, *, show_published: boo
             _text(str(row["endpoint"]).upper()),
             _wrap(row["subgroup"]),
             f"{_text(row['n_q1'])} / {_text(row['n_rest'])}",
-            escape(f"{_percent(row['s_q1'])}{_ci(row['l_q1'], row['u_q1'])}"),
-            escape(f"{_percent(row['s_rest'])}{_ci(row['l_rest'], row['u_rest'])}"),
-            escape(_p(row["p_value"])),
-            escape(_hr(row["hazard_ratio"], row["ci_lower"], row["ci_upper"])[3:]),
+            escape(f"{format_percent(row['s_q1'])}{format_ci(row['l_q1'], row['u_q1'])}"),
+            escape(f"{format_percent(row['s_rest'])}{format_ci(row['l_rest'], row['u_rest'])}"),
+            escape(format_p(row["p_value"])),
+            escape(format_hr(row["hazard_ratio"], row["ci_lower"], row["ci_upper"])[3:]),
         ]
-        line = _row(cells, numeric_from=3)
+        line = table_row(cells, numeric_from=3)
         if show_published:
             published = PUBLISHED_DSMM.get((str(row["biomarker"]), str(row["endpoint"])))
             text = (
@@ -382,7 +382,7 @@ def _groups_table(con: duckdb.DuckDBPyConnection, run_id: str, biomarker: str) -
     if not rows:
         return ""
     years = f"{LANDMARK_YEARS_SHOWN:.0f}-y"
-    header = _row(
+    header = table_row(
         [
             "Endpoint",
             "Grouping",
@@ -406,7 +406,7 @@ def _groups_table(con: duckdb.DuckDBPyConnection, run_id: str, biomarker: str) -
         css = "group-start" if previous is not None and block != previous else ""
         previous = block
         body.append(
-            _row(
+            table_row(
                 [
                     _text(str(row["endpoint"]).upper()),
                     _text(row["grouping"]),
@@ -417,7 +417,8 @@ def _groups_table(con: duckdb.DuckDBPyConnection, run_id: str, biomarker: str) -
                     escape(_range(row["cutpoint_low"], row["cutpoint_high"])),
                     escape(_median(row)),
                     escape(
-                        f"{_percent(row['survival'])}{_ci(row['ci_lower'], row['ci_upper'])}"
+                        format_percent(row["survival"])
+                        + format_ci(row["ci_lower"], row["ci_upper"])
                         if row["survival"] is not None
                         else "—"
                     ),
@@ -444,13 +445,13 @@ def _tests_table(con: duckdb.DuckDBPyConnection, run_id: str, biomarker: str) ->
     )
     if not rows:
         return ""
-    header = _row(
+    header = table_row(
         ["Endpoint", "Grouping", "Subgroup", "Test", "χ²", "df", "p", "Status"],
         cell="th",
         numeric_from=4,
     )
     body = [
-        _row(
+        table_row(
             [
                 _text(str(row["endpoint"]).upper()),
                 _text(row["grouping"]),
@@ -483,7 +484,7 @@ def _cox_table(con: duckdb.DuckDBPyConnection, run_id: str, biomarker: str) -> s
     )
     if not rows:
         return ""
-    header = _row(
+    header = table_row(
         [
             "Endpoint",
             "Grouping",
@@ -518,7 +519,7 @@ def _cox_table(con: duckdb.DuckDBPyConnection, run_id: str, biomarker: str) -> s
         if ph is not None and ph < PH_ALPHA:
             ph_text = f"<b>{ph_text} ⚠</b>"
         body.append(
-            _row(
+            table_row(
                 [
                     _text(str(row["endpoint"]).upper()),
                     _text(row["grouping"]),
@@ -614,7 +615,7 @@ def _warnings(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
             f"Proportional-hazards violations (Schoenfeld test p < {PH_ALPHA})",
             [*where, "Model", "Term", "PH test p"],
             [
-                [*cells(r), _text(r["model"]), _text(r["term"]), escape(_p(r["ph_test_p"]))]
+                [*cells(r), _text(r["model"]), _text(r["term"]), escape(format_p(r["ph_test_p"]))]
                 for r in ph
             ],
         ),
@@ -625,8 +626,8 @@ def _warnings(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
     summary = "".join(f"<li>{escape(title)}: <b>{len(rows)}</b></li>" for title, _, rows in found)
     details = []
     for title, headers, rows in found:
-        header = _row(headers, cell="th")
-        body = "".join(_row(row, css="warning") for row in rows)
+        header = table_row(headers, cell="th")
+        body = "".join(table_row(row, css="warning") for row in rows)
         is_open = " open" if len(rows) <= OPEN_WARNINGS_MAX else ""
         details.append(
             f"<details{is_open}><summary>{escape(title)} ({len(rows)})</summary>"
@@ -707,7 +708,7 @@ def _time(value: object) -> str:
     if value is None:
         return "—"
     try:
-        return escape(_format_time(value))  # type: ignore[arg-type]
+        return escape(format_time(value))  # type: ignore[arg-type]
     except (AttributeError, TypeError, ValueError):
         return escape(str(value))
 
@@ -717,7 +718,7 @@ def _number(value: float | None, digits: int) -> str:
 
 
 def _p_or_dash(value: float | None) -> str:
-    return "—" if value is None else _p(value)
+    return "—" if value is None else format_p(value)
 
 
 def _range(low: float | None, high: float | None) -> str:

@@ -43,7 +43,7 @@ _CHECK_COLUMNS = (
     + "</colgroup>"
 )
 
-_STYLE = """
+PAGE_STYLE = """
 :root { --fail: #a4001d; --fail-bg: #fde8ea; --pass: #185c2a; --pass-bg: #e6f4ea;
   --warn: #7a4f00; --warn-bg: #fff4d6; --muted: #555; --line: #c8c8c8; }
 * { box-sizing: border-box; }
@@ -152,7 +152,7 @@ def render_report(run: ValidationRun) -> str:
         "<!doctype html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n"
+        f"<title>{escape(title)}</title>\n<style>{PAGE_STYLE}</style>\n</head>\n"
         f"<body>\n{body}\n</body>\n</html>\n"
     )
 
@@ -197,7 +197,7 @@ def _run_details(run: ValidationRun) -> str:
         ("Run", escape(run.run_id)),
         (
             "Time",
-            f"{escape(_format_time(run.started_at))} to {escape(_format_time(run.finished_at))} "
+            f"{escape(format_time(run.started_at))} to {escape(format_time(run.finished_at))} "
             f"({run.seconds:.1f} s)",
         ),
         (
@@ -236,13 +236,13 @@ def _blocking_list(run: ValidationRun) -> str:
 
 def _summary_table(run: ValidationRun) -> str:
     all_counts = suite_counts(run)
-    header = _row(
+    header = table_row(
         ("Suite", "Dimension", "Checks", "Passed", "Critical failed", "Warnings", "Errors"),
         cell="th",
         numeric_from=2,
     )
     rows = [
-        _row(
+        table_row(
             (
                 f'<a href="#suite-{_slug(counts.suite)}">{escape(counts.suite)}</a>',
                 escape(counts.dimension),
@@ -261,7 +261,7 @@ def _summary_table(run: ValidationRun) -> str:
         warnings=sum(counts.warnings for counts in all_counts),
         not_evaluated=sum(counts.not_evaluated for counts in all_counts),
     )
-    rows.append(_row(("All suites", "", *_count_cells(total)), numeric_from=2, css="totals"))
+    rows.append(table_row(("All suites", "", *_count_cells(total)), numeric_from=2, css="totals"))
     guide = (
         '<p class="guide"><b>Critical</b> checks block the analysis when they fail; '
         "<b>warnings</b> are shown for review and do not block. A check counts the rows "
@@ -280,7 +280,7 @@ def _suite_section(run: ValidationRun, counts: SuiteCounts) -> str:
         (pair for pair in _numbered(run) if pair[1].suite == counts.suite),
         key=lambda pair: reading_rank(pair[1]),
     )
-    header = _row(
+    header = table_row(
         (
             "ID",
             "Check",
@@ -383,7 +383,7 @@ def _count_cells(counts: SuiteCounts) -> tuple[str, ...]:
     )
 
 
-def _row(
+def table_row(
     cells: Iterable[str], *, cell: str = "td", numeric_from: int | None = None, css: str = ""
 ) -> str:
     """Cells are already escaped HTML; columns from ``numeric_from`` on are right-aligned."""
@@ -415,7 +415,7 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "x"
 
 
-def _format_time(moment: dt.datetime) -> str:
+def format_time(moment: dt.datetime) -> str:
     """Naive timestamps are UTC by the pipeline's convention (see the store)."""
     if moment.tzinfo is not None:
         moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
