@@ -35,7 +35,7 @@ from pipelines.analyze.summary import (
 )
 from pipelines.report.files import FigureFile
 from pipelines.validate.report import PAGE_STYLE as _GATE_STYLE  # shared page style
-from pipelines.validate.report import format_time, table_row
+from pipelines.validate.report import format_time, html_page, table_row
 
 #: A group smaller than this is flagged in the warnings.
 MIN_GROUP_SIZE = 10
@@ -128,14 +128,7 @@ def render_run_report(
         _figures(figures),
         _footer(run),
     ]
-    body = "\n".join(section for section in sections if section)
-    return (
-        "<!doctype html>\n"
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(title)}</title>\n<style>{PAGE_STYLE}</style>\n</head>\n"
-        f"<body>\n{body}\n</body>\n</html>\n"
-    )
+    return html_page(title, sections, style=PAGE_STYLE)
 
 
 # --------------------------------------------------------------------------- sections

@@ -147,14 +147,7 @@ def render_report(run: ValidationRun) -> str:
         *(_suite_section(run, counts) for counts in suite_counts(run)),
         _footer(run),
     ]
-    body = "\n".join(section for section in sections if section)
-    return (
-        "<!doctype html>\n"
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(title)}</title>\n<style>{PAGE_STYLE}</style>\n</head>\n"
-        f"<body>\n{body}\n</body>\n</html>\n"
-    )
+    return html_page(title, sections)
 
 
 def _verdict_header(run: ValidationRun) -> str:
@@ -430,3 +423,18 @@ def _clip(value: str | None, width: int) -> str:
 
 def _plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
+def html_page(title: str, sections: list[str], *, style: str = PAGE_STYLE) -> str:
+    """A self-contained page: the shared inline style, no scripts, no external assets.
+
+    Used by the quality-gate report and the analysis run report so both look alike.
+    """
+    body = "\n".join(section for section in sections if section)
+    return (
+        "<!doctype html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{escape(title)}</title>\n<style>{style}</style>\n</head>\n"
+        f"<body>\n{body}\n</body>\n</html>\n"
+    )
