@@ -9,9 +9,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-from-lock
-DEMO_INPUT := warehouse/demo_input
 DEMO_DB := warehouse/cohort.duckdb
-DEMO_SPEC := studies/dsmm_ikzf1.yml
 
 # The project switches dbt/GX telemetry off itself (pipelines/offline.py); these
 # only cover tools run directly from this Makefile.
@@ -25,7 +23,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 .PHONY: demo test lint format bench clean-env help
 
 help:
-	@echo "make demo   - set up, simulate the demo cohort and run the pipeline on it"
+	@echo "make demo   - set up and run the whole pipeline (cohort run) on the simulated demo cohort"
 	@echo "make test   - set up and run lint (ruff, sqlfluff) plus the whole test suite"
 	@echo "make bench  - run the benchmarks under benchmarks/"
 
@@ -38,12 +36,7 @@ $(STAMP): $(UV) uv.lock pyproject.toml
 	@touch $@
 
 demo: $(STAMP)
-	$(BIN)/cohort simulate --out $(DEMO_INPUT)
-	$(BIN)/cohort ingest $(DEMO_INPUT) --db $(DEMO_DB)
-	$(BIN)/cohort build --db $(DEMO_DB) --spec $(DEMO_SPEC)
-	$(BIN)/cohort validate --db $(DEMO_DB) --spec $(DEMO_SPEC)
-	$(BIN)/cohort analyze --db $(DEMO_DB) --spec $(DEMO_SPEC)
-	$(BIN)/cohort report --db $(DEMO_DB)
+	$(BIN)/cohort run --db $(DEMO_DB)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

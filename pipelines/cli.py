@@ -6,7 +6,9 @@ that need them so that ``cohort --help`` answers at once.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,6 +30,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="markdown",
+    # a crash must not print local variables: they can hold patient ids or the key
+    pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 console = Console()
@@ -152,19 +156,51 @@ def ingest(
         Path, typer.Argument(help="Folder with patients, expression and (optional) cytogenetics.")
     ],
     db: DbOption = DEFAULT_DB_PATH,
+    pseudonymise: Annotated[
+        bool,
+        typer.Option(
+            "--pseudonymise",
+            help="Replace patient ids by keyed hashes (PS-…) before anything is stored. "
+            "Key: $COHORT_PSEUDONYM_KEY or --pseudonym-key-file, at least 32 characters; "
+            "it is never stored. Every batch of a warehouse must use the same key.",
+        ),
+    ] = False,
+    pseudonym_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--pseudonym-key-file",
+            help="File holding the pseudonym key (wins over $COHORT_PSEUDONYM_KEY); "
+            "needs --pseudonymise.",
+        ),
+    ] = None,
 ) -> None:
     """Load a delivery folder into the warehouse's raw schema, all or nothing.
 
     Values are stored as delivered (text) with load metadata; the same files twice
     add nothing; a changed file becomes a new batch. Structural problems are refused
-    before anything is written, naming file, row and column.
+    before anything is written, naming file, row and column. With --pseudonymise,
+    patient ids are replaced by keyed hashes in the same transaction (see
+    docs/raw-contract.md, "Pseudonymisation").
 
     Example: `cohort ingest demo_input --db warehouse/cohort.duckdb`
-    """
-    from pipelines.ingest import ingest as run_ingest
 
+    Example: `cohort ingest demo_input --pseudonymise --pseudonym-key-file ~/study.key`
+    """
+    from pipelines.errors import Violation
+    from pipelines.ingest import ingest as run_ingest
+    from pipelines.pseudonym import KEY_RULE, PseudonymKeyError, load_key
+
+    if pseudonym_key_file is not None and not pseudonymise:
+        raise typer.BadParameter(
+            "a key file is only read with --pseudonymise", param_hint="--pseudonym-key-file"
+        )
     try:
-        result = run_ingest(input_dir, db, code_version=__version__)
+        try:
+            key = load_key(pseudonym_key_file) if pseudonymise else None
+        except PseudonymKeyError as error:
+            raise ContractError([Violation(str(input_dir), KEY_RULE, str(error))]) from error
+        with _writing(db, "cohort ingest"):
+            result = run_ingest(input_dir, db, code_version=__version__, pseudonym_key=key)
     except ContractError as error:
         errors.print(f"[red]Refused {input_dir}[/red]: nothing was written to {db}.")
         for violation in error.violations:
@@ -175,6 +211,7 @@ def ingest(
         raise typer.Exit(EXIT_CONTRACT) from error
     verb = "Loaded" if result.is_new_batch else "Nothing new: already loaded as"
     label = " (simulated data)" if result.is_simulated else ""
+    label += " (pseudonymised)" if result.is_pseudonymised else ""
     table = Table(title=f"{verb} batch {result.batch_id} into {db}{label}")
     for column in ("table", "file", "format", "rows", "status"):
         table.add_column(column, justify="right" if column == "rows" else "left")
@@ -236,7 +273,8 @@ def build(
     else:
         settings = _settings_from_options(cutoff, high_risk, reference_gene)
     try:
-        result = build_cohort(db, settings=settings)
+        with _writing(db, "cohort build"):
+            result = build_cohort(db, settings=settings)
     except BuildRefused as error:
         errors.print(f"[red]error:[/red] {escape(str(error))}")
         raise typer.Exit(EXIT_NOT_READY) from error
@@ -331,12 +369,13 @@ def validate(
         used = _load_spec(spec).critical_fields()
         critical_fields += [field for field in used if field not in critical_fields]
     try:
-        gate = run_gate(
-            db,
-            code_version=__version__,
-            critical_fields=critical_fields,
-            report_dir=report_dir,
-        )
+        with _writing(db, "cohort validate"):
+            gate = run_gate(
+                db,
+                code_version=__version__,
+                critical_fields=critical_fields,
+                report_dir=report_dir,
+            )
     except ValidationRefused as error:
         errors.print(f"[red]error:[/red] {escape(str(error))}")
         raise typer.Exit(EXIT_NOT_READY) from error
@@ -368,7 +407,8 @@ def analyze(
 
     study = _load_spec(spec)
     try:
-        result = run_analysis(db, study, code_version=__version__)
+        with _writing(db, "cohort analyze"):
+            result = run_analysis(db, study, code_version=__version__)
     except AnalysisRefused as error:
         errors.print(f"[red]analysis refused:[/red] {escape(str(error))}")
         raise typer.Exit(EXIT_ANALYSIS_REFUSED) from error
@@ -412,6 +452,81 @@ def results(
 
 
 @app.command()
+def sql(
+    query: Annotated[
+        str | None,
+        typer.Argument(
+            help='One query, e.g. "select * from marts.cohort_patients"; - reads stdin.'
+        ),
+    ] = None,
+    db: DbOption = DEFAULT_DB_PATH,
+    query_file: Annotated[
+        Path | None,
+        typer.Option("--file", help="Read the query from this file (- for stdin)."),
+    ] = None,
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="Export every row to this CSV file (header).")
+    ] = None,
+    parquet_file: Annotated[
+        Path | None, typer.Option("--parquet", help="Export every row to this Parquet file.")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=0, help="Rows to show (exports are never limited).")
+    ] = 50,
+) -> None:
+    """Run one read-only SQL query on the warehouse; show the rows or export them.
+
+    The file is opened read-only: writes (create, insert, delete, copy, ...) and more
+    than one statement are refused. Exports replace the file only when the query
+    succeeded. Exits with 2 for a refused or failing query, 4 if the warehouse does
+    not exist or a step is writing it. Schemas and example queries:
+    docs/warehouse.md.
+
+    Example: `cohort sql "select * from results.latest_logrank_tests" --limit 20`
+    """
+    import sys
+
+    from pipelines.sql import (
+        ExportFormat,
+        SqlError,
+        WarehouseUnavailable,
+        export_query,
+        print_result,
+        run_query,
+    )
+
+    if (query is None) == (query_file is None):
+        raise typer.BadParameter("give a query or --file (not both)", param_hint="QUERY")
+    if csv_file is not None and parquet_file is not None:
+        raise typer.BadParameter("give --csv or --parquet, not both", param_hint="--csv")
+    if query_file is not None:
+        try:
+            text = sys.stdin.read() if str(query_file) == "-" else query_file.read_text()
+        except OSError as error:
+            raise typer.BadParameter(str(error), param_hint="--file") from error
+    else:
+        text = sys.stdin.read() if query == "-" else str(query)
+    destination = csv_file if csv_file is not None else parquet_file
+    file_format: ExportFormat = "csv" if csv_file is not None else "parquet"
+    try:
+        if destination is None:
+            print_result(console, run_query(db, text, limit=limit))
+        else:
+            exported = export_query(db, text, destination, file_format=file_format)
+            noun = "row" if exported.rows == 1 else "rows"
+            rows = "" if exported.rows is None else f"{exported.rows:,} {noun} "
+            console.print(
+                f"Wrote {rows}to {exported.path} ({file_format})", highlight=False, markup=False
+            )
+    except WarehouseUnavailable as error:
+        errors.print(f"[red]error:[/red] {escape(str(error))}")
+        raise typer.Exit(EXIT_NOT_READY) from error
+    except SqlError as error:
+        errors.print(f"[red]error:[/red] {escape(str(error))}")
+        raise typer.Exit(EXIT_CONTRACT) from error
+
+
+@app.command()
 def report(
     db: DbOption = DEFAULT_DB_PATH,
     run: Annotated[
@@ -444,6 +559,296 @@ def report(
     )
 
 
+RunInputOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--input",
+        help="Delivery folder (default: the simulated demo cohort in <db dir>/demo_input, "
+        "simulated on first use).",
+    ),
+]
+RunSpecOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--spec", help="Study spec (YAML); required with --input, default the demo study."
+    ),
+]
+WaitOption = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        help="Seconds to wait for another writer (a run, an ingest) to finish; 0 refuses at once.",
+    ),
+]
+
+
+@app.command()
+def run(
+    input_dir: RunInputOption = None,
+    spec: RunSpecOption = None,
+    db: DbOption = DEFAULT_DB_PATH,
+    force: Annotated[
+        bool, typer.Option("--force", help="Run even if input, spec and code are unchanged.")
+    ] = False,
+    wait: WaitOption = 0,
+    pseudonymise: Annotated[
+        bool,
+        typer.Option(
+            "--pseudonymise",
+            help="Replace patient ids by a keyed hash at ingest (key: COHORT_PSEUDONYM_KEY "
+            "or --pseudonym-key-file).",
+        ),
+    ] = False,
+    pseudonym_key_file: Annotated[
+        Path | None, typer.Option("--pseudonym-key-file", help="File holding the key.")
+    ] = None,
+    trigger: Annotated[
+        str, typer.Option("--trigger", hidden=True, help="Recorded as the run's trigger.")
+    ] = "manual",
+) -> None:
+    """Run the whole pipeline: ingest, build, validate, analyze, report; publish atomically.
+
+    Every step works on a private copy of the warehouse; only when all succeed does
+    the copy replace the published file, so a failed or killed run leaves published
+    results exactly as they were, and readers are never blocked. Each run is recorded
+    in meta.pipeline_runs (`cohort runs`). A run whose input, spec and code equal
+    those of the last published run does nothing (use --force).
+
+    Exit codes: 0 success or nothing to do, 2 bad input or spec (ingest), 3 build, 5
+    quality gate, 6 analysis, 7 report or publish, 8 another writer holds the lock.
+
+    Examples:
+
+      `cohort run` (the simulated demo cohort)
+
+      `cohort run --input examples/uams_gse24080_mm --spec studies/uams_tt_markers.yml`
+    """
+    import signal
+
+    from pipelines.run import RunOptions, WarehouseBusy, run_pipeline
+    from pipelines.run.pipeline import EXIT_BUSY
+    from pipelines.run.summary import print_outcome, print_step
+    from pipelines.spec import SpecError
+
+    input_dir, spec = _run_inputs(input_dir, spec, db)
+    key = _pseudonym_key(pseudonymise, pseudonym_key_file)
+    signal.signal(signal.SIGTERM, _interrupt)
+    options = RunOptions(
+        db_path=db,
+        input_dir=input_dir,
+        spec_path=spec,
+        trigger=trigger,
+        force=force,
+        wait_seconds=wait,
+        pseudonym_key=key,
+    )
+    console.print(f"cohort run: {input_dir} with {spec} into {db}", highlight=False)
+    try:
+        with console.status("starting") as status:
+
+            def observe(name: str, step: Any, detail: Any) -> None:
+                if step is None:
+                    status.update(f"{name} …")
+                else:
+                    print_step(console, name, step)
+
+            outcome = run_pipeline(options, observe)
+    except WarehouseBusy as error:
+        errors.print(f"[red]refused:[/red] {escape(str(error))}", soft_wrap=True)
+        raise typer.Exit(EXIT_BUSY) from error
+    except (SpecError, OSError) as error:
+        errors.print(f"[red]error:[/red] {escape(str(error))}", soft_wrap=True)
+        raise typer.Exit(EXIT_CONTRACT) from error
+    _print_failure_detail(outcome)
+    print_outcome(console, outcome, db.resolve())
+    if outcome.exit_code:
+        raise typer.Exit(outcome.exit_code)
+
+
+def _run_inputs(input_dir: Path | None, spec: Path | None, db: Path) -> tuple[Path, Path]:
+    """``--input``/``--spec``, or the demo cohort (simulated on first use) and study."""
+    from pipelines.run.fingerprint import SOURCE_ROOT
+
+    if input_dir is not None:
+        if spec is None:
+            raise typer.BadParameter("give the study spec with --spec", param_hint="--spec")
+        return input_dir, spec
+    demo_input = db.parent / "demo_input"
+    if not demo_input.is_dir():
+        from pipelines.simulate import simulate as run_simulation
+
+        console.print(f"Simulating the demo cohort into {demo_input} (simulated data).")
+        run_simulation(demo_input)
+    return demo_input, spec or SOURCE_ROOT / "studies" / "dsmm_ikzf1.yml"
+
+
+def _pseudonym_key(pseudonymise: bool, key_file: Path | None) -> bytes | None:
+    if not pseudonymise:
+        if key_file is not None:
+            raise typer.BadParameter("--pseudonym-key-file needs --pseudonymise")
+        return None
+    from pipelines.pseudonym import PseudonymKeyError, load_key
+
+    try:
+        return load_key(key_file)
+    except PseudonymKeyError as error:
+        errors.print(f"[red]error:[/red] {escape(str(error))}", soft_wrap=True)
+        raise typer.Exit(EXIT_CONTRACT) from error
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM (systemd stop, kill) ends a run like Ctrl-C: recorded, nothing published."""
+    raise KeyboardInterrupt
+
+
+def _print_failure_detail(outcome: Any) -> None:
+    """The failing step's own report: failing dbt tests with rows, or the gate verdict."""
+    if outcome.status != "failed":
+        return
+    detail = outcome.details.get(outcome.run.failed_step)
+    if outcome.run.failed_step == "build" and detail is not None:
+        from pipelines.build.summary import print_build_summary
+
+        print_build_summary(errors, detail)
+    elif outcome.run.failed_step == "validate" and detail is not None:
+        from pipelines.validate.summary import render_summary
+
+        render_summary(detail.run, errors, report_path=detail.report_path)
+    elif outcome.run.failed_step == "ingest" and isinstance(detail, ContractError):
+        for violation in detail.violations:
+            errors.print(f"  - {violation}", markup=False, highlight=False)
+
+
+@app.command()
+def runs(
+    db: DbOption = DEFAULT_DB_PATH,
+    limit: Annotated[int, typer.Option("--limit", help="How many runs to list.")] = 20,
+    run_id: Annotated[str | None, typer.Option("--run", help="Show the steps of this run.")] = None,
+) -> None:
+    """List the pipeline runs recorded in meta.pipeline_runs, newest first.
+
+    Example: `cohort runs --db warehouse/cohort.duckdb --limit 5`
+    """
+    from pipelines.run.registry import list_runs
+
+    if not db.exists():
+        errors.print(f"[red]error:[/red] no warehouse at {db}")
+        raise typer.Exit(EXIT_NOT_READY)
+    recorded = list_runs(db, limit=10_000 if run_id else limit)
+    if run_id:
+        recorded = [item for item in recorded if item.run_id == run_id]
+        if not recorded:
+            errors.print(f"[red]error:[/red] no run {escape(run_id)} in {db}")
+            raise typer.Exit(EXIT_NOT_READY)
+    table = Table(title=f"Pipeline runs in {db}")
+    table.add_column("run", no_wrap=True)
+    table.add_column("trigger")
+    table.add_column("status")
+    table.add_column("started (UTC)")
+    table.add_column("s", justify="right")
+    table.add_column("message or report", overflow="fold")
+    for item in recorded:
+        note = (item.error_message or item.report_path or "").splitlines()
+        table.add_row(
+            item.run_id,
+            item.trigger,
+            item.status + (f" at {item.failed_step}" if item.failed_step else ""),
+            f"{item.started_at:%Y-%m-%d %H:%M}",
+            f"{item.seconds:.0f}" if item.seconds is not None else "-",
+            note[0][:300] if note else "",
+        )
+    if not recorded:
+        console.print("No pipeline run recorded yet; run `cohort run`.")
+        return
+    console.print(table)
+    if run_id:
+        [item] = recorded
+        for step in item.steps:
+            seconds = f"{step.seconds:.2f} s" if step.seconds is not None else "-"
+            console.print(
+                f"  {step.step:<9} {step.status:<12} {seconds:>9}  {step.message or ''}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+
+
+@app.command()
+def schedule(
+    cron: Annotated[
+        str | None,
+        typer.Option("--cron", help='Cron expression, e.g. "0 2 * * *" (02:00 local time).'),
+    ] = None,
+    every: Annotated[
+        float | None, typer.Option("--every", help="Or: fire every this many seconds.")
+    ] = None,
+    input_dir: RunInputOption = None,
+    spec: RunSpecOption = None,
+    db: DbOption = DEFAULT_DB_PATH,
+    wait: WaitOption = 600,
+    log_file: Annotated[
+        Path | None,
+        typer.Option("--log-file", help="Log (rotated; default <db dir>/logs/<db>-schedule.log)."),
+    ] = None,
+    max_runs: Annotated[
+        int | None, typer.Option("--max-runs", help="Stop after this many firings.")
+    ] = None,
+) -> None:
+    """Fire `cohort run` on a schedule until stopped (Ctrl-C or SIGTERM).
+
+    Each firing is a `cohort run --trigger schedule` in a child process: unchanged
+    input, spec and code make it a no-op, and the writer lock keeps runs one at a
+    time. Output goes to a rotating log file. For cron or systemd timers instead,
+    see docs/operations.md.
+
+    Example: `cohort schedule --cron "0 2 * * *" --input /data/latest --spec studies/my.yml`
+    """
+    from pipelines.run.schedule import Schedule, default_log_file, serve
+
+    if (cron is None) == (every is None):
+        raise typer.BadParameter("give exactly one of --cron and --every")
+    args = ["--db", str(db.resolve()), "--wait", str(wait)]
+    if input_dir is not None:
+        if spec is None:
+            raise typer.BadParameter("give the study spec with --spec", param_hint="--spec")
+        args += ["--input", str(input_dir.resolve())]
+    if spec is not None:
+        args += ["--spec", str(spec.resolve())]
+    if cron is not None:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(cron)
+        except ValueError as error:
+            raise typer.BadParameter(str(error), param_hint="--cron") from error
+    log = log_file or default_log_file(db)
+    console.print(
+        f"Scheduling `cohort run` {cron or f'every {every:g} s'}; log: {log} (Ctrl-C stops).",
+        highlight=False,
+        markup=False,
+    )
+    code = serve(Schedule(tuple(args), log, cron=cron, every_seconds=every, max_runs=max_runs))
+    raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def _writing(db: Path, purpose: str) -> Iterator[None]:
+    """Hold the warehouse's writer lock for a single-step command (exit 8 if taken)."""
+    from pipelines.run.lock import WarehouseBusy, writer_lock
+    from pipelines.run.pipeline import EXIT_BUSY
+
+    try:
+        lock = writer_lock(db.resolve(), purpose=purpose)
+        lock.__enter__()
+    except WarehouseBusy as error:
+        errors.print(f"[red]refused:[/red] {escape(str(error))}", soft_wrap=True)
+        raise typer.Exit(EXIT_BUSY) from error
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)
+
+
 def _load_spec(path: Path) -> Any:
     from pipelines.spec import SpecError, load_spec
 
@@ -456,3 +861,7 @@ def _load_spec(path: Path) -> Any:
 
 def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+if __name__ == "__main__":  # `python -m pipelines.cli`, used by `cohort schedule`
+    app()

@@ -8,7 +8,10 @@ Rules (documented for users in ``docs/raw-contract.md``):
   table, in ``raw.batch_files``. A file whose content was loaded before is not stored
   twice: the batch points at the earlier rows (``data_batch_id``);
 * ingesting the same files again adds nothing and says so;
-* all files of a batch load in one transaction: on any error nothing is written.
+* all files of a batch load in one transaction: on any error nothing is written;
+* with a pseudonym key, patient ids are replaced by keyed hashes inside that same
+  transaction (``pipelines.pseudonym``), and every batch of a warehouse must be
+  pseudonymised with the same key, or none may be.
 """
 
 from __future__ import annotations
@@ -24,6 +27,15 @@ import duckdb
 from pipelines.contract import CONTRACT_VERSION, TABLES
 from pipelines.errors import ContractError, Violation
 from pipelines.excel import SheetShapeError
+from pipelines.pseudonym import (
+    KEY_RULE,
+    MIXED_RULE,
+    PseudonymKey,
+    PseudonymKeyError,
+    check_key,
+    key_check,
+    pseudonymise_rows,
+)
 from pipelines.rawfiles import InspectedFile, RawFile, inspect_file, locate_files
 from pipelines.readers import source_relation
 from pipelines.warehouse import connect, ensure_raw_schema, existing_columns
@@ -56,6 +68,7 @@ class IngestResult:
     is_new_batch: bool
     is_simulated: bool
     tables: tuple[TableLoad, ...]
+    is_pseudonymised: bool = False
 
     @property
     def rows_loaded(self) -> int:
@@ -68,41 +81,51 @@ def ingest(
     *,
     code_version: str,
     loaded_at: dt.datetime | None = None,
+    pseudonym_key: bytes | None = None,
 ) -> IngestResult:
     """Check the folder's structure, then load every changed table in one transaction.
 
-    Raises :class:`ContractError` (nothing written) when the structure is wrong.
+    With ``pseudonym_key``, patient ids are replaced by keyed hashes before the
+    transaction commits (see ``docs/raw-contract.md``, "Pseudonymisation"); the key
+    itself is never stored.
+
+    Raises :class:`ContractError` (nothing written) when the structure is wrong, the
+    key is too short, or the batch would mix pseudonymised and real ids, or two keys.
     """
+    if pseudonym_key is not None:  # wrapped so that no traceback can print the key
+        pseudonym_key = PseudonymKey(pseudonym_key)
+        _check_key_or_refuse(input_dir, pseudonym_key)
     inspected = check_delivery(input_dir)
     loaded_at = loaded_at or dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     is_simulated = (input_dir / SIMULATION_SIDECAR).is_file()
+    is_pseudonymised = pseudonym_key is not None
     con = connect(db_path)
     try:
         con.execute("set preserve_insertion_order = true")  # row numbering relies on it
         con.execute("begin transaction")
         ensure_raw_schema(con)
+        # Before the "same files" shortcut: the same files once plain, once
+        # pseudonymised must be refused, not reported as already loaded.
+        _refuse_inconsistent_pseudonymisation(con, input_dir, pseudonym_key)
         current = _current_files(con)
         delivered = {name: (f.raw_file.sha256 if f else None) for name, f in inspected.items()}
         if current and delivered == {name: sha for name, (sha, _) in current.items()}:
             con.execute("rollback")
-            return _unchanged_result(con, db_path, current, is_simulated)
+            return _unchanged_result(con, db_path, current, is_simulated, is_pseudonymised)
         batch_id = _next_batch_id(con)
         loads = tuple(
-            _load_table(con, name, inspected[name], batch_id, loaded_at, current)
+            _load_table(con, name, inspected[name], batch_id, loaded_at, current, pseudonym_key)
             for name in (table.name for table in TABLES)
         )
-        con.execute(
-            "insert into raw.batches values (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                batch_id,
-                loaded_at,
-                str(input_dir.resolve()),
-                CONTRACT_VERSION,
-                code_version,
-                is_simulated,
-                sum(load.status == "loaded" for load in loads),
-                sum(load.row_count for load in loads if load.status == "loaded"),
-            ],
+        _record_batch(
+            con,
+            batch_id=batch_id,
+            loaded_at=loaded_at,
+            input_dir=input_dir,
+            code_version=code_version,
+            is_simulated=is_simulated,
+            loads=loads,
+            pseudonym_key=pseudonym_key,
         )
         con.execute("commit")
     except BaseException:
@@ -110,7 +133,7 @@ def ingest(
         raise
     finally:
         con.close()
-    return IngestResult(db_path, batch_id, True, is_simulated, loads)
+    return IngestResult(db_path, batch_id, True, is_simulated, loads, is_pseudonymised)
 
 
 def check_delivery(input_dir: Path) -> dict[str, InspectedFile | None]:
@@ -126,6 +149,89 @@ def check_delivery(input_dir: Path) -> dict[str, InspectedFile | None]:
     if violations:
         raise ContractError(violations)
     return inspected
+
+
+def _check_key_or_refuse(input_dir: Path, pseudonym_key: bytes) -> None:
+    try:
+        check_key(pseudonym_key)
+    except PseudonymKeyError as error:
+        raise ContractError([Violation(str(input_dir), KEY_RULE, str(error))]) from error
+
+
+def _refuse_inconsistent_pseudonymisation(
+    con: duckdb.DuckDBPyConnection, input_dir: Path, pseudonym_key: bytes | None
+) -> None:
+    """Refuse a batch whose ids would not match those of the warehouse's earlier batches.
+
+    Real ids next to pseudonyms, or pseudonyms from two keys, would make one patient
+    look like two (and would put real ids into a pseudonymised warehouse). The key
+    check (an HMAC of a fixed message) tells keys apart without storing them.
+    """
+    this_check = key_check(pseudonym_key) if pseudonym_key is not None else None
+    conflict = con.execute(
+        "select batch_id, coalesce(is_pseudonymised, false), pseudonym_key_check "
+        "from raw.batches "
+        "where coalesce(is_pseudonymised, false) is distinct from ? "
+        "or pseudonym_key_check is distinct from ? "
+        "order by batch_id limit 1",
+        [pseudonym_key is not None, this_check],
+    ).fetchall()
+    if not conflict:
+        return
+    batch_id, was_pseudonymised, earlier_check = conflict[0]
+    if was_pseudonymised and this_check is not None:
+        rule, message = (
+            KEY_RULE,
+            f"batch {batch_id} of this warehouse was pseudonymised with another key "
+            f"(key check {earlier_check}, this key {this_check}); one patient would get two "
+            f"pseudonyms. Use the key of batch {batch_id}, or a new warehouse (--db) for a "
+            "new key",
+        )
+    elif was_pseudonymised:
+        rule, message = (
+            MIXED_RULE,
+            f"batch {batch_id} of this warehouse was pseudonymised and this ingest is not; "
+            "real ids may not join pseudonymised ones. Pass --pseudonymise with the key of "
+            f"batch {batch_id}",
+        )
+    else:
+        rule, message = (
+            MIXED_RULE,
+            f"batch {batch_id} of this warehouse holds ids that were not pseudonymised; "
+            "pseudonyms may not be mixed with real ids. Load pseudonymised deliveries "
+            "into a new warehouse (--db)",
+        )
+    raise ContractError([Violation(str(input_dir), rule, message)])
+
+
+def _record_batch(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    batch_id: int,
+    loaded_at: dt.datetime,
+    input_dir: Path,
+    code_version: str,
+    is_simulated: bool,
+    loads: tuple[TableLoad, ...],
+    pseudonym_key: bytes | None,
+) -> None:
+    con.execute(
+        "insert into raw.batches (batch_id, loaded_at, input_folder, contract_version, "
+        "code_version, is_simulated, tables_loaded, rows_loaded, is_pseudonymised, "
+        "pseudonym_key_check) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            batch_id,
+            loaded_at,
+            str(input_dir.resolve()),
+            CONTRACT_VERSION,
+            code_version,
+            is_simulated,
+            sum(load.status == "loaded" for load in loads),
+            sum(load.row_count for load in loads if load.status == "loaded"),
+            pseudonym_key is not None,
+            key_check(pseudonym_key) if pseudonym_key is not None else None,
+        ],
+    )
 
 
 def _current_files(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str | None, int | None]]:
@@ -147,6 +253,7 @@ def _load_table(
     batch_id: int,
     loaded_at: dt.datetime,
     current: dict[str, tuple[str | None, int | None]],
+    pseudonym_key: bytes | None,
 ) -> TableLoad:
     if inspected is None:
         _record_file(con, batch_id, table_name, None, None, 0)
@@ -166,6 +273,8 @@ def _load_table(
             table_name, status, raw_file.name, raw_file.file_format, row_count, data_batch_id
         )
     row_count = _insert_rows(con, inspected, batch_id, loaded_at)
+    if pseudonym_key is not None:
+        pseudonymise_rows(con, table_name, batch_id, pseudonym_key)
     _record_file(con, batch_id, table_name, inspected, batch_id, row_count)
     return TableLoad(table_name, "loaded", raw_file.name, raw_file.file_format, row_count, batch_id)
 
@@ -258,6 +367,7 @@ def _unchanged_result(
     db_path: Path,
     current: dict[str, tuple[str | None, int | None]],
     is_simulated: bool,
+    is_pseudonymised: bool,
 ) -> IngestResult:
     rows = con.execute(
         "select batch_id, table_name, is_delivered, source_file, file_format, row_count, "
@@ -278,7 +388,9 @@ def _unchanged_result(
         ),
         key=lambda load: order.index(load.table_name),
     )
-    return IngestResult(db_path, int(rows[0][0]), False, is_simulated, tuple(loads))
+    return IngestResult(
+        db_path, int(rows[0][0]), False, is_simulated, tuple(loads), is_pseudonymised
+    )
 
 
 def _rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:

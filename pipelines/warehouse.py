@@ -35,6 +35,7 @@ create table if not exists raw.batches (
     is_simulated boolean not null,
     tables_loaded integer not null,
     rows_loaded bigint not null
+    -- and the columns of BATCHES_ADDED_COLUMNS
 );
 create table if not exists raw.batch_files (
     batch_id bigint not null,
@@ -54,6 +55,14 @@ from raw.batch_files
 where batch_id = (select max(batch_id) from raw.batches);
 """
 
+#: Columns added to ``raw.batches`` after warehouses already existed: added (with their
+#: defaults filled into earlier batches) by :func:`ensure_raw_schema`, so old warehouses
+#: keep working. Earlier batches were not pseudonymised.
+BATCHES_ADDED_COLUMNS: dict[str, str] = {
+    "is_pseudonymised": "boolean default false",
+    "pseudonym_key_check": "varchar",
+}
+
 
 def connect(db_path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse; a read-write open creates the folder and the file."""
@@ -70,8 +79,14 @@ def connect(db_path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnect
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the raw schema and its tables if this warehouse is new (idempotent)."""
+    """Create the raw schema and its tables if this warehouse is new (idempotent).
+
+    An older warehouse gets the columns added since it was created, so that upgrading
+    the code never requires rebuilding the warehouse.
+    """
     con.execute(RAW_BOOKKEEPING_DDL)
+    for column, kind in BATCHES_ADDED_COLUMNS.items():
+        con.execute(f"alter table raw.batches add column if not exists {column} {kind}")
     metadata = ", ".join(f"{name} {kind}" for name, kind in LOAD_METADATA_COLUMNS.items())
     for table in TABLES:
         columns = ", ".join(f"{column} varchar" for column in table.known_columns)

@@ -11,6 +11,16 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO_ROOT / "tests" / "data"
+#: Real cohorts shipped for users (examples/) rather than only for tests.
+EXAMPLES_DIR = REPO_ROOT / "examples"
+
+
+def real_cohort_dir(name: str) -> Path:
+    """A real public cohort in the raw contract: examples/ first, then tests/data/."""
+    shipped = EXAMPLES_DIR / name
+    return shipped if shipped.is_dir() else DATA_DIR / name
+
+
 FIXED_LOAD_TIME = dt.datetime(2026, 1, 15, 9, 30, 0)
 
 PATIENTS_CSV = """\

@@ -88,8 +88,17 @@ def summary_rows(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[str, 
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def print_summary(console: Console, con: duckdb.DuckDBPyConnection, run_id: str) -> None:
-    """Print one paper-style line per row, with the published figures when they apply."""
+def print_summary(
+    console: Console,
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    *,
+    overall_only: bool = False,
+) -> None:
+    """Print one paper-style line per row, with the published figures when they apply.
+
+    ``overall_only`` keeps the whole-cohort rows (``cohort run``'s short summary).
+    """
     [(study, is_simulated)] = con.execute(
         "select study, is_simulated from results.analysis_runs where run_id = ?", [run_id]
     ).fetchall()
@@ -97,6 +106,8 @@ def print_summary(console: Console, con: duckdb.DuckDBPyConnection, run_id: str)
     console.print(f"{study}: analysis run {run_id}{label}", soft_wrap=True, highlight=False)
     show_published = bool(is_simulated) and "dsmm" in str(study).lower()
     for row in summary_rows(con, run_id):
+        if overall_only and row["subgroup"] != "all":
+            continue
         line = (
             f"{row['biomarker']:<8} {str(row['endpoint']).upper():<4} {row['subgroup']:<28} "
             f"Q1 vs Q2-Q4  n={row['n_q1']}/{row['n_rest']}  "

@@ -16,7 +16,7 @@ from pipelines.ingest import ingest
 from pipelines.simulate import simulate
 from pipelines.spec import load_spec, parse_spec
 from pipelines.validate.gate import run_gate
-from tests.conftest import DATA_DIR, FIXED_LOAD_TIME, REPO_ROOT
+from tests.conftest import FIXED_LOAD_TIME, REPO_ROOT, real_cohort_dir
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -181,7 +181,7 @@ def test_analysis_refuses_marts_built_with_other_settings(demo, tmp_path: Path):
 
 
 def test_real_uams_cohort_runs_with_its_example_spec(tmp_path: Path):
-    db_path = prepared(DATA_DIR / "uams_gse24080_mm", tmp_path / "uams.duckdb", UAMS_SPEC)
+    db_path = prepared(real_cohort_dir("uams_gse24080_mm"), tmp_path / "uams.duckdb", UAMS_SPEC)
     result = analyze(db_path, load_spec(UAMS_SPEC), code_version="test")
     genes = {
         gene

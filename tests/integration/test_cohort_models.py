@@ -15,7 +15,7 @@ import pytest
 from pipelines.build import BuildSettings, build_cohort
 from pipelines.ingest import ingest
 from pipelines.simulate import DEFECTS, simulate
-from tests.conftest import DATA_DIR, FIXED_LOAD_TIME
+from tests.conftest import FIXED_LOAD_TIME, real_cohort_dir
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -303,7 +303,7 @@ def test_rows_are_accounted_for_through_every_layer(defect_cohort):
 
 def test_real_uams_cohort_builds_and_passes_every_test(tmp_path: Path):
     db_path = tmp_path / "uams.duckdb"
-    build(DATA_DIR / "uams_gse24080_mm", db_path, BuildSettings(as_of_date=AS_OF))
+    build(real_cohort_dir("uams_gse24080_mm"), db_path, BuildSettings(as_of_date=AS_OF))
     [(patients, excluded, events)] = rows(
         db_path,
         "select count(*), count(*) filter "

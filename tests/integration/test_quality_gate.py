@@ -19,7 +19,7 @@ from pipelines.cli import EXIT_GATE_FAILED, app
 from pipelines.ingest import ingest
 from pipelines.simulate import DEFECTS, simulate
 from pipelines.validate.gate import run_gate
-from tests.conftest import DATA_DIR, FIXED_LOAD_TIME
+from tests.conftest import FIXED_LOAD_TIME, real_cohort_dir
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -128,7 +128,7 @@ def test_clean_simulated_cohort_passes(tmp_path: Path):
 
 
 def test_real_uams_cohort_passes(tmp_path: Path):
-    db_path = built_warehouse(DATA_DIR / "uams_gse24080_mm", tmp_path / "uams.duckdb")
+    db_path = built_warehouse(real_cohort_dir("uams_gse24080_mm"), tmp_path / "uams.duckdb")
     gate = run_gate(db_path, code_version="test", report_dir=tmp_path / "reports")
     assert gate.run.verdict == "pass", gate.run.blocking
     # UAMS has no FISH risk probes: risk is unknown, a warning unless the study uses it

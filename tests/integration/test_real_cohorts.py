@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from pipelines.ingest import ingest
-from tests.conftest import DATA_DIR, FIXED_LOAD_TIME
+from tests.conftest import FIXED_LOAD_TIME, real_cohort_dir
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +27,7 @@ def read_csv_rows(path: Path) -> list[dict[str, str | None]]:
 
 @pytest.mark.parametrize("cohort", REAL_COHORTS)
 def test_real_cohort_ingests_every_value_unchanged(cohort: str, tmp_path: Path):
-    folder = DATA_DIR / cohort
+    folder = real_cohort_dir(cohort)
     db_path = tmp_path / "real.duckdb"
     result = ingest(folder, db_path, code_version="test", loaded_at=FIXED_LOAD_TIME)
     assert result.is_new_batch and not result.is_simulated

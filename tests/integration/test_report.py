@@ -93,11 +93,11 @@ def test_headless_browser_renders_the_report(report, tmp_path: Path):
 
 
 def test_report_renders_on_the_real_uams_cohort(tmp_path: Path):
-    from tests.conftest import DATA_DIR
+    from tests.conftest import real_cohort_dir
 
     spec = load_spec(REPO_ROOT / "studies" / "uams_tt_markers.yml")
     db_path = tmp_path / "uams.duckdb"
-    ingest(DATA_DIR / "uams_gse24080_mm", db_path, code_version="test")
+    ingest(real_cohort_dir("uams_gse24080_mm"), db_path, code_version="test")
     assert build_cohort(db_path, settings=spec.build_settings()).success
     run_gate(
         db_path,

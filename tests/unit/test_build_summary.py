@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import tempfile
 from enum import Enum
 from pathlib import Path
 from types import SimpleNamespace
@@ -144,6 +145,7 @@ def summarise(fake: SimpleNamespace, stored: dict[str, ExampleRows] | None = Non
 
 def run_cli_with(result: BuildResult, monkeypatch: pytest.MonkeyPatch, *args: str):
     captured: dict[str, BuildSettings] = {}
+    monkeypatch.chdir(tempfile.mkdtemp())  # the writer lock goes beside the (relative) db
 
     def fake_build(db_path: Path, *, settings: BuildSettings) -> BuildResult:
         captured["settings"] = settings
