@@ -56,6 +56,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/build.py
 	$(BIN)/python benchmarks/validate.py
 	$(BIN)/python benchmarks/analyze.py
+	$(BIN)/python benchmarks/pipeline.py
 
 clean-env:
 	rm -rf $(VENV) $(TOOLS)

@@ -73,21 +73,41 @@ def render_figures(
     *,
     time_unit: str = "years",
     landmark_years: float = 3.0,
+    part: tuple[int, int] = (0, 1),
 ) -> list[FigureFile]:
-    """Draw and save every figure of ``run_id`` into ``out_dir``; return their records."""
+    """Draw and save the figures of ``run_id`` into ``out_dir``; return their records.
+
+    ``part=(k, n)`` draws only every n-th biomarker x endpoint panel set starting at k
+    (and the forest plot in part 0), so that n processes can share the work; the
+    records come back in report order within the part (see :func:`report_order`).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     run = _Run(con, run_id)
+    index, count = part
     saved: list[FigureFile] = []
     with matplotlib.rc_context(FONTS):
-        for biomarker, endpoint in run.panels():
+        for biomarker, endpoint in run.panels()[index::count]:
             options = {"time_unit": time_unit, "landmark_years": landmark_years}
             saved.append(_km_q1_vs_rest(run, biomarker, endpoint, out_dir, **options))
             saved.append(_km_quartiles(run, biomarker, endpoint, out_dir, **options))
             subgroups = _km_subgroups(run, biomarker, endpoint, out_dir, **options)
             if subgroups is not None:
                 saved.append(subgroups)
-        saved.append(_forest(run, out_dir))
+        if index == 0:
+            saved.append(_forest(run, out_dir))
     return saved
+
+
+def report_order(con: duckdb.DuckDBPyConnection, run_id: str, figures: list[FigureFile]):
+    """``figures`` from several parts in the order one process would have drawn them."""
+    panels = {panel: number for number, panel in enumerate(_Run(con, run_id).panels())}
+    kinds = {"km_q1_vs_rest": 0, "km_quartiles": 1, "km_subgroups": 2}
+
+    def key(figure: FigureFile) -> tuple[int, int]:
+        panel = panels.get((figure.biomarker, figure.endpoint), len(panels))  # type: ignore[arg-type]
+        return panel, kinds.get(figure.kind, len(kinds))
+
+    return sorted(figures, key=key)
 
 
 class _Run:

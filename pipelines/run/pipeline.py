@@ -32,6 +32,7 @@ from pipelines.run.fingerprint import code_version, input_hash
 from pipelines.run.lock import writer_lock
 from pipelines.run.publish import discard, fresh_work_copy, publish, work_copy_path, work_dir
 from pipelines.run.registry import RunRecord, StepRecord, last_published, record
+from pipelines.run.worker import StepWorker
 
 #: Exit code of ``cohort run`` per failed step (the single-step commands use the same).
 STEP_EXIT_CODES = {
@@ -131,13 +132,14 @@ def _execute(
 ) -> None:
     run = outcome.run
     work = work_copy_path(db_path)
+    worker = StepWorker()  # imports GX and matplotlib while dbt builds
     steps: list[tuple[str, Callable[[], Any]]] = [
         ("prepare", lambda: fresh_work_copy(db_path)),
         ("ingest", lambda: _ingest(options, work, run)),
         ("build", lambda: _build(work, db_path, spec)),
-        ("validate", lambda: _validate(work, db_path, spec, run)),
+        ("validate", lambda: _validate(work, db_path, spec, run, worker)),
         ("analyze", lambda: _analyze(work, spec, run)),
-        ("report", lambda: _report(work, db_path, run)),
+        ("report", lambda: _report(work, db_path, run, worker)),
     ]
     try:
         for name, step in steps:
@@ -160,6 +162,7 @@ def _execute(
         _publish_failure(outcome, work, db_path)
         raise
     finally:
+        worker.close()
         discard(work)
         _remove_markers(db_path, [run])
 
@@ -240,17 +243,21 @@ def _build(work: Path, db_path: Path, spec: Any) -> Any:
     return result
 
 
-def _validate(work: Path, db_path: Path, spec: Any, run: RunRecord) -> Any:
+def _validate(work: Path, db_path: Path, spec: Any, run: RunRecord, worker: StepWorker) -> Any:
     from pipelines.validate import SuiteError, ValidationRefused
     from pipelines.validate.gate import default_report_dir, run_gate
 
     try:
-        gate = run_gate(
+        pending = worker.submit(
+            run_gate,
             work,
             code_version=run.code_version or "",
             critical_fields=spec.critical_fields(),
             report_dir=default_report_dir(db_path),
         )
+        import pipelines.report.figures  # noqa: F401  (matplotlib, for the report, meanwhile)
+
+        gate = pending.result()
     except (ValidationRefused, SuiteError) as error:
         raise StepFailed("validate", str(error)) from error
     run.validation_run_id = gate.run.run_id
@@ -280,7 +287,7 @@ def _analyze(work: Path, spec: Any, run: RunRecord) -> Any:
     return result
 
 
-def _report(work: Path, db_path: Path, run: RunRecord) -> Any:
+def _report(work: Path, db_path: Path, run: RunRecord, worker: StepWorker) -> Any:
     from pipelines.report.run import default_report_dir, write_report
 
     assert run.analysis_run_id is not None
@@ -288,6 +295,7 @@ def _report(work: Path, db_path: Path, run: RunRecord) -> Any:
         work,
         run_id=run.analysis_run_id,
         out_dir=default_report_dir(db_path, run.analysis_run_id),
+        helper=worker,
     )
     run.report_path = str(result.index_html)
     return result
@@ -318,6 +326,8 @@ def _describe(name: str, detail: Any) -> str | None:
         return f"analysis run {detail.run_id}: {rows:,} result rows"
     if name == "report":
         return f"{len(detail.figures)} figures: {detail.index_html}"
+    if name == "publish":
+        return "published"
     return None
 
 
