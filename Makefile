@@ -57,6 +57,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/validate.py
 	$(BIN)/python benchmarks/analyze.py
 	$(BIN)/python benchmarks/pipeline.py
+	$(BIN)/python benchmarks/scan.py
 
 clean-env:
 	rm -rf $(VENV) $(TOOLS)

@@ -50,6 +50,8 @@ EXIT_BUILD_FAILED = 3
 EXIT_NOT_READY = 4
 #: Exit code for a quality gate in which a critical expectation failed.
 EXIT_GATE_FAILED = 5
+#: Null log2 genes the demo cohort carries, so `make demo` includes a small genome scan.
+DEMO_BACKGROUND_GENES = 500
 #: Exit code for an analysis refused (gate not passed, settings differ, unknown names).
 EXIT_ANALYSIS_REFUSED = 6
 
@@ -105,6 +107,14 @@ def simulate(
         str | None,
         typer.Option(help="Comma-separated data defects to inject (see docs/simulated-cohort.md)."),
     ] = None,
+    background_genes: Annotated[
+        int,
+        typer.Option(
+            "--background-genes",
+            help="qRT-PCR mode: add this many log2 genes with no effect on survival "
+            "(a small genome-wide scan; same patients and outcomes).",
+        ),
+    ] = 0,
 ) -> None:
     """Write a SIMULATED DSMM-like myeloma cohort in the raw contract.
 
@@ -134,6 +144,7 @@ def simulate(
             genes=gene_choice,
             file_format=file_format,  # type: ignore[arg-type]
             defects=_split(defects) if defects else (),
+            background_genes=background_genes,
         )
     except ValueError as error:
         errors.print(f"[red]error:[/red] {error}")
@@ -677,8 +688,11 @@ def _run_inputs(input_dir: Path | None, spec: Path | None, db: Path) -> tuple[Pa
     if not demo_input.is_dir():
         from pipelines.simulate import simulate as run_simulation
 
-        console.print(f"Simulating the demo cohort into {demo_input} (simulated data).")
-        run_simulation(demo_input)
+        console.print(
+            f"Simulating the demo cohort into {demo_input} (simulated data; 4 qRT-PCR "
+            f"genes and {DEMO_BACKGROUND_GENES} null background genes for the scan)."
+        )
+        run_simulation(demo_input, background_genes=DEMO_BACKGROUND_GENES)
     return demo_input, spec or SOURCE_ROOT / "studies" / "dsmm_ikzf1.yml"
 
 

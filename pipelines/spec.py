@@ -99,7 +99,10 @@ KEYS: tuple[str, ...] = (
     "days_per_year",
     "reference_gene",
     "min_patients_per_gene",
+    "scan",
 )
+#: Keys of the ``scan`` mapping.
+SCAN_KEYS: tuple[str, ...] = ("within_subgroups", "top_genes", "fdr")
 REQUIRED_KEYS: tuple[str, ...] = ("study", "spec_version", "biomarkers", "endpoints", "groupings")
 
 
@@ -112,6 +115,24 @@ class SpecError(ValueError):
         count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
         lines = "\n".join(f"  - {line}" for line in self.problems)
         super().__init__(f"{source}: the study spec has {count}:\n{lines}")
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    """The genome-wide quartile scan (``scan`` key; docs/study-spec.md).
+
+    ``within_subgroups`` repeats the scan within each level of the spec's subgroups;
+    ``top_genes`` genes per endpoint (smallest Q1 vs Q2-Q4 log-rank p) get the full
+    single-biomarker analysis when ``biomarkers: all``, and KM panels in the report;
+    ``fdr`` is the q-value threshold the report and summary call a discovery.
+    """
+
+    within_subgroups: bool = False
+    top_genes: int = 6
+    fdr: float = 0.05
+
+    def settings(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
@@ -145,6 +166,8 @@ class StudySpec:
     days_per_year: float = 365.25
     reference_gene: str | None = None
     min_patients_per_gene: int = 20
+    #: The genome-wide scan; None = no scan (``biomarkers: all`` always scans).
+    scan: ScanSettings | None = None
     #: SHA-256 (hex) of the exact bytes of the spec file; "" when not read from a file.
     sha256: str = field(default="", compare=False)
     #: Where the spec came from (for messages); not a setting.
@@ -154,6 +177,12 @@ class StudySpec:
         # Freeze the mapping so that a "frozen" spec cannot be edited through it.
         levels = {key: tuple(value) for key, value in self.subgroup_levels.items()}
         object.__setattr__(self, "subgroup_levels", MappingProxyType(levels))
+
+    def scan_settings(self) -> ScanSettings | None:
+        """The scan to run: the ``scan`` key, or the defaults when ``biomarkers: all``."""
+        if self.scan is not None:
+            return self.scan
+        return ScanSettings() if self.biomarkers == "all" else None
 
     def levels_for(self, subgroup: str) -> tuple[str, ...] | None:
         """The levels of ``subgroup`` to analyse, or None for every observed level."""
@@ -206,6 +235,7 @@ class StudySpec:
             "days_per_year": self.days_per_year,
             "reference_gene": self.reference_gene,
             "min_patients_per_gene": self.min_patients_per_gene,
+            "scan": self.scan.settings() if self.scan else None,
         }
 
     def to_settings_json(self) -> str:
@@ -354,6 +384,7 @@ class _Reader:
             "days_per_year": self._positive_number("days_per_year", 365.25),
             "reference_gene": self._reference_gene(),
             "min_patients_per_gene": self._positive_integer("min_patients_per_gene", 20),
+            "scan": self._scan(),
         }
         self._cross_checks(values)
         if self.problems:
@@ -638,6 +669,38 @@ class _Reader:
             return default
         return value
 
+    def _scan(self) -> ScanSettings | None:
+        """``scan: true``, ``scan: false`` or a mapping of :data:`SCAN_KEYS`."""
+        if not self._present("scan"):
+            return None
+        value = self.document["scan"]
+        if value is True:
+            return ScanSettings()
+        if value is False:
+            return None
+        if not isinstance(value, dict):
+            self.add("scan", f"must be true, false or a mapping of {', '.join(SCAN_KEYS)}")
+            return None
+        settings: dict[str, Any] = {}
+        for key, item in value.items():
+            where = f"scan.{key}"
+            if key not in SCAN_KEYS:
+                self.add(where, f"unknown key{_suggest(str(key), SCAN_KEYS)}; allowed: "
+                         f"{', '.join(SCAN_KEYS)}")  # fmt: skip
+            elif key == "within_subgroups" and not isinstance(item, bool):
+                self.add(where, f"must be true or false (got {_describe(item)})")
+            elif key == "top_genes" and (
+                isinstance(item, bool) or not isinstance(item, int) or item < 0
+            ):
+                self.add(where, f"must be a whole number >= 0 (got {_describe(item)})")
+            elif key == "fdr" and (
+                isinstance(item, bool) or not isinstance(item, int | float) or not 0 < item < 1
+            ):
+                self.add(where, f"must be a number between 0 and 1 (got {_describe(item)})")
+            else:
+                settings[key] = float(item) if key == "fdr" else item
+        return ScanSettings(**settings)
+
     def _reference_gene(self) -> str | None:
         value = self._optional_text("reference_gene")
         if value is None:
@@ -648,6 +711,9 @@ class _Reader:
 
     def _cross_checks(self, values: Mapping[str, Any]) -> None:
         """Rules that involve two keys."""
+        scan = values["scan"]
+        if scan is not None and scan.within_subgroups and not values["subgroups"]:
+            self.add("scan.within_subgroups", "needs subgroups; list them in subgroups")
         if values["quartiles_within"] == "subgroup" and not values["subgroups"]:
             self.add("quartiles_within", "'subgroup' needs subgroups; list them or use 'cohort'")
         gene = values["reference_gene"]

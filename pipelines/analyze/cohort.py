@@ -36,8 +36,14 @@ class CohortData:
     input_sha256: str
 
 
-def load_cohort(con: duckdb.DuckDBPyConnection, spec: Any) -> CohortData:
-    """The analysable patients, the biomarkers' values, and the provenance of both."""
+def load_cohort(
+    con: duckdb.DuckDBPyConnection, spec: Any, *, genes: tuple[str, ...] | None = None
+) -> CohortData:
+    """The analysable patients, the biomarkers' values, and the provenance of both.
+
+    With ``biomarkers: all`` the genes come from the scan (``genes``, its top genes);
+    without them no gene's values are loaded here (the scan reads its own matrix).
+    """
     build_info = _build_info(con)
     _require_same_settings(build_info, spec)
     quality_run_id = _require_passed_gate(con, build_info)
@@ -45,7 +51,7 @@ def load_cohort(con: duckdb.DuckDBPyConnection, spec: Any) -> CohortData:
         "select * from marts.cohort_patients where not is_excluded order by patient_id"
     ).pl()
     _require_columns(patients, [*spec.subgroups, *spec.adjust_for])
-    genes = _biomarkers(con, spec)
+    genes = (genes or ()) if spec.biomarkers == "all" else _biomarkers(con, spec)
     expression = con.sql(
         "select patient_id, gene, expression_value from marts.cohort_expression "
         "where is_analysable and gene in (select unnest($genes)) order by gene, patient_id",

@@ -20,6 +20,7 @@ import pandas as pd
 import polars as pl
 
 from pipelines.analyze.cohort import ENDPOINT_COLUMNS, CohortData, load_cohort
+from pipelines.analyze.scan import scan_cohort
 from pipelines.analyze.schema import TABLES, ensure_results_schema
 
 #: Result tables filled from the per-combination frames (analysis_runs is separate).
@@ -38,11 +39,24 @@ def analyze(db_path: Path, spec: Any, *, code_version: str) -> AnalysisResult:
     """Run the spec on the warehouse; raises AnalysisRefused before computing anything."""
     started_at = _now()
     run_id = f"{started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    frames: dict[str, list[pl.DataFrame]] = {name: [] for name in RESULT_TABLES}
+    warnings: list[str] = []
     with duckdb.connect(str(db_path), read_only=True) as con:
         con.execute("set enable_progress_bar = false")
         cohort = load_cohort(con, spec)
-    frames: dict[str, list[pl.DataFrame]] = {name: [] for name in RESULT_TABLES}
-    warnings: list[str] = []
+        if spec.scan_settings() is not None:
+            scan, curves, top = scan_cohort(con, cohort.patients, spec)
+            frames["gene_scan"].append(scan.with_columns(pl.lit(run_id).alias("run_id")))
+            if not curves.is_empty():
+                frames["gene_scan_curves"].append(
+                    curves.with_columns(pl.lit(run_id).alias("run_id"))
+                )
+            if spec.biomarkers == "all":  # the full analysis for the scan's top genes
+                cohort = load_cohort(con, spec, genes=top)
+                warnings.append(
+                    f"biomarkers: all: {scan['gene'].n_unique():,} genes scanned; the "
+                    f"full analysis covers the top {len(top)} ({', '.join(top)})"
+                )
     for table, frame in _compute(cohort, spec, warnings):
         frames[table].append(frame.with_columns(pl.lit(run_id).alias("run_id")))
     run_row = {

@@ -46,6 +46,20 @@ TABLES: dict[str, str] = {
         events_per_variable double, ph_test_p double, ph_test_global_p double,
         lrt_statistic double, lrt_df integer, lrt_p_value double, status varchar
     """,
+    "gene_scan": """
+        run_id varchar not null, gene varchar not null, endpoint varchar not null,
+        subgroup varchar not null, n integer, events integer, q25 double, n_q1 integer,
+        events_q1 integer, logrank_statistic double, logrank_p double, logrank_q double,
+        quartiles_statistic double, quartiles_df integer, quartiles_p double,
+        quartiles_q double, trend_statistic double, trend_p double, trend_q double,
+        hazard_ratio double, hr_ci_lower double, hr_ci_upper double, cox_p double,
+        cox_q double, status varchar
+    """,
+    "gene_scan_curves": """
+        run_id varchar not null, gene varchar not null, endpoint varchar not null,
+        group_label varchar not null, time_days double, n_at_risk integer, events integer,
+        censored integer, survival double, ci_lower double, ci_upper double
+    """,
     "group_assignments": """
         run_id varchar not null, biomarker varchar not null, grouping varchar not null,
         subgroup varchar not null, patient_id varchar not null, value double,

@@ -101,11 +101,15 @@ def render_figures(
 def report_order(con: duckdb.DuckDBPyConnection, run_id: str, figures: list[FigureFile]):
     """``figures`` from several parts in the order one process would have drawn them."""
     panels = {panel: number for number, panel in enumerate(_Run(con, run_id).panels())}
-    kinds = {"km_q1_vs_rest": 0, "km_quartiles": 1, "km_subgroups": 2}
+    kinds = {"km_q1_vs_rest": 0, "km_quartiles": 1, "km_subgroups": 2, "forest": 3}
+    scan_kinds = {"scan_volcano": 0, "scan_top_genes": 1}
 
-    def key(figure: FigureFile) -> tuple[int, int]:
+    def key(figure: FigureFile) -> tuple[int, int, int]:
+        if figure.kind in scan_kinds:  # after the study's figures, by endpoint
+            endpoint = 0 if figure.endpoint == "pfs" else 1
+            return len(panels) + 1, endpoint, scan_kinds[figure.kind]
         panel = panels.get((figure.biomarker, figure.endpoint), len(panels))  # type: ignore[arg-type]
-        return panel, kinds.get(figure.kind, len(kinds))
+        return panel, kinds.get(figure.kind, len(kinds)), 0
 
     return sorted(figures, key=key)
 
@@ -257,7 +261,7 @@ def _draw_panel(
         axes.spines[side].set_visible(False)
 
 
-def _save(
+def save_figure(
     figure: Figure, out_dir: Path, kind: str, biomarker: str | None, endpoint: str | None, caption
 ) -> FigureFile:
     stem = "_".join(part for part in (kind, biomarker, endpoint) if part)
@@ -282,7 +286,7 @@ def _km_q1_vs_rest(
         "lowest quartile (Q1) versus the rest, with numbers at risk, log-rank p and the "
         "hazard ratio of Q2-Q4 versus Q1."
     )
-    return _save(figure, out_dir, "km_q1_vs_rest", biomarker, endpoint, caption)
+    return save_figure(figure, out_dir, "km_q1_vs_rest", biomarker, endpoint, caption)
 
 
 def _km_quartiles(run: _Run, biomarker: str, endpoint: str, out_dir: Path, **options) -> FigureFile:
@@ -299,7 +303,7 @@ def _km_quartiles(run: _Run, biomarker: str, endpoint: str, out_dir: Path, **opt
         f"Kaplan-Meier {ENDPOINT_NAMES.get(endpoint, endpoint)} by {biomarker} expression "
         "quartile (Q1 lowest), with numbers at risk, the log-rank p and the trend-test p."
     )
-    return _save(figure, out_dir, "km_quartiles", biomarker, endpoint, caption)
+    return save_figure(figure, out_dir, "km_quartiles", biomarker, endpoint, caption)
 
 
 def _km_subgroups(
@@ -329,7 +333,7 @@ def _km_subgroups(
         "Q1 versus Q2-Q4, within each subgroup, with the likelihood-ratio interaction p "
         "when the interaction model was estimable."
     )
-    return _save(figure, out_dir, "km_subgroups", biomarker, endpoint, caption)
+    return save_figure(figure, out_dir, "km_subgroups", biomarker, endpoint, caption)
 
 
 def _forest(run: _Run, out_dir: Path) -> FigureFile:
@@ -380,4 +384,4 @@ def _forest(run: _Run, out_dir: Path) -> FigureFile:
         "endpoint and subgroup, on a log scale; models without an estimate are marked "
         "not estimable with the reason."
     )
-    return _save(figure, out_dir, "forest", None, None, caption)
+    return save_figure(figure, out_dir, "forest", None, None, caption)

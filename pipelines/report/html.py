@@ -125,6 +125,7 @@ def render_run_report(
         _baseline(con),
         _summary(con, run_id, show_published=simulated and "dsmm" in str(run["study"]).lower()),
         _results(con, run_id),
+        _scan(con, run_id),
         _figures(figures),
         _footer(run),
     ]
@@ -345,6 +346,96 @@ def _results(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
         parts.append(_tests_table(con, run_id, biomarker))
         parts.append(_cox_table(con, run_id, biomarker))
     return "\n".join(parts)
+
+
+def _scan(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
+    """The genome-wide scan in numbers: genes, discoveries, and the top genes' rows."""
+    try:
+        totals = _all(
+            con,
+            """
+            select endpoint, subgroup, count(*) as genes,
+                count(*) filter (where logrank_p is not null) as tested,
+                count(*) filter (where logrank_q <= $fdr) as discoveries
+            from results.gene_scan where run_id = $run
+            group by endpoint, subgroup
+            order by case endpoint when 'pfs' then 0 else 1 end, subgroup
+            """,
+            {"run": run_id, "fdr": scan_fdr(con, run_id)},
+        )
+    except duckdb.CatalogException:  # a warehouse from before the scan existed
+        return ""
+    if not totals:
+        return ""
+    fdr = scan_fdr(con, run_id)
+    header = table_row(
+        ["Endpoint", "Subgroup", "Genes", "Tested", f"q ≤ {fdr:g}"], cell="th", numeric_from=2
+    )
+    body = [
+        table_row(
+            [
+                _text(str(row["endpoint"]).upper()),
+                _wrap(row["subgroup"]),
+                _text(f"{row['genes']:,}"),
+                _text(f"{row['tested']:,}"),
+                _text(f"{row['discoveries']:,}"),
+            ],
+            numeric_from=2,
+        )
+        for row in totals
+    ]
+    top = _all(
+        con,
+        """
+        select * from results.gene_scan where run_id = ? and subgroup = 'all'
+        qualify row_number() over (partition by endpoint order by logrank_p, gene) <= 10
+        order by case endpoint when 'pfs' then 0 else 1 end, logrank_p, gene
+        """,
+        [run_id],
+    )
+    top_header = table_row(
+        ["Endpoint", "Gene", "n", "Events", "n Q1", "Log-rank p", "q", "Trend p", "HR (95% CI)",
+         "Cox q", "Status"],
+        cell="th",
+        numeric_from=2,
+    )  # fmt: skip
+    top_body = [
+        table_row(
+            [
+                _text(str(row["endpoint"]).upper()),
+                _text(row["gene"]),
+                _text(row["n"]),
+                _text(row["events"]),
+                _text(row["n_q1"]),
+                escape(_p_or_dash(row["logrank_p"])),
+                escape(_p_or_dash(row["logrank_q"])),
+                escape(_p_or_dash(row["trend_p"])),
+                escape(format_hr(row["hazard_ratio"], row["hr_ci_lower"], row["hr_ci_upper"])),
+                escape(_p_or_dash(row["cox_q"])),
+                _status(row["status"]),
+            ],
+            numeric_from=2,
+        )
+        for row in top
+    ]
+    return "\n".join(
+        [
+            "<h2>Genome-wide quartile scan</h2>",
+            '<p class="guide">Every gene with enough patients: Q1 vs Q2-Q4 and quartile '
+            "log-rank tests, the trend test and the Cox hazard ratio of Q2-Q4 versus Q1, with "
+            "Benjamini-Hochberg q-values across genes per endpoint, subgroup and test "
+            "(<code>results.gene_scan</code>).</p>",
+            _table("Genes scanned and discoveries", header, body),
+            _table("Top genes by log-rank p (whole cohort)", top_header, top_body),
+        ]
+    )
+
+
+def scan_fdr(con: duckdb.DuckDBPyConnection, run_id: str) -> float:
+    """The study's FDR threshold for the scan, as recorded with the run."""
+    run = _one(con, "select settings from results.analysis_runs where run_id = ?", [run_id])
+    settings = json.loads(str(run["settings"])) if run and run["settings"] else {}
+    return float((settings.get("scan") or {}).get("fdr", 0.05))
 
 
 _ORDER = (

@@ -46,6 +46,7 @@ def write_report(
     """
     from pipelines.report.figures import render_figures, report_order
     from pipelines.report.html import write_run_report
+    from pipelines.report.scan_figures import render_scan_figures
 
     with connect(db_path, read_only=True) as con:
         try:
@@ -74,7 +75,9 @@ def write_report(
         figures = render_figures(
             con, chosen, target / "figures", time_unit=time_unit, part=(0, 2 if other else 1)
         )
-        if other is not None:
+        if other is None:
+            figures += render_scan_figures(con, chosen, target / "figures", time_unit=time_unit)
+        else:  # the helper drew the other half of the panels and the scan's figures
             figures = report_order(con, chosen, figures + other.result())
         index = write_run_report(con, chosen, figures, target)
     return RunReport(chosen, index, tuple(figures))
@@ -83,11 +86,14 @@ def write_report(
 def render_part(
     db_path: Path, run_id: str, out_dir: Path, time_unit: str, part: tuple[int, int]
 ) -> list[FigureFile]:
-    """One part of the figures, on its own read-only connection (runs in the helper)."""
+    """One part of the panels plus the scan's figures, on its own read-only connection
+    (runs in the helper, while the caller draws the other part and the forest plot)."""
     from pipelines.report.figures import render_figures
+    from pipelines.report.scan_figures import render_scan_figures
 
     with connect(db_path, read_only=True) as con:
-        return render_figures(con, run_id, out_dir, time_unit=time_unit, part=part)
+        figures = render_figures(con, run_id, out_dir, time_unit=time_unit, part=part)
+        return figures + render_scan_figures(con, run_id, out_dir, time_unit=time_unit)
 
 
 def _figure_time_unit(con: object, run_id: str) -> str:

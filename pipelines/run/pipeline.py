@@ -194,7 +194,7 @@ def _step(
         step.status, step.seconds = "failed", time.perf_counter() - started
         step.message = f"{type(error).__name__}: {error}"
         observe(name, step, None)
-        raise StepFailed(name, step.message + "\n" + traceback.format_exc(limit=3)) from error
+        raise StepFailed(name, step.message + "\n" + traceback.format_exc(limit=-4)) from error
     step.status, step.seconds = "succeeded", time.perf_counter() - started
     step.message = _describe(name, detail)
     observe(name, step, detail)

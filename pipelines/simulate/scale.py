@@ -141,6 +141,35 @@ def scale_expression_table(
     ).select(EXPRESSION_COLUMNS)
 
 
+def null_expression_table(
+    rng: np.random.Generator, patient_ids: pl.Series, count: int, parameters: ModelParameters
+) -> pl.DataFrame:
+    """Long log2 rows of ``count`` synthetic genes with no effect on survival.
+
+    Same location/scale distributions and rounding as the scale mode's synthetic genes.
+    """
+    names = synthetic_gene_names(count, parameters.scale_gene_prefix)
+    mean = rng.uniform(*parameters.scale_mean_range, count)
+    sd = rng.uniform(*parameters.scale_sd_range, count)
+    values = mean[None, :] + sd[None, :] * rng.standard_normal((len(patient_ids), count))
+    step = 10**parameters.scale_decimals
+    rounded = np.rint(np.maximum(values, 0.0) * step).ravel() / step
+    rows = len(rounded)
+    return pl.DataFrame(
+        {
+            "patient_id": patient_ids.gather(np.repeat(np.arange(len(patient_ids)), count)),
+            "gene": pl.Series(names, dtype=pl.String).gather(
+                np.tile(np.arange(count), len(patient_ids))
+            ),
+            "value": pl.Series(rounded).cast(pl.String),
+            "assay": _constant(parameters.scale_assay, rows),
+            "unit": _constant(parameters.scale_unit, rows),
+            "replicate": _constant(None, rows),
+            "reference_gene": _constant(None, rows),
+        }
+    ).select(EXPRESSION_COLUMNS)
+
+
 def _constant(value: str | None, rows: int) -> pl.Series:
     return pl.Series([value], dtype=pl.String).extend_constant(value, rows - 1)
 

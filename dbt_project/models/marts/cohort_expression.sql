@@ -1,5 +1,7 @@
 -- Expression of the cohort's patients only: rows of ids that are not in the patients
--- table are listed in quality.orphan_rows instead.
+-- table are listed in quality.orphan_rows instead. patient_key and gene_key number the
+-- patients and genes (1, 2, ... in id and name order), so that a genome-wide reader can
+-- build its patients x genes matrix from integers instead of joining 20 million strings.
 
 with
 
@@ -8,7 +10,26 @@ expression as (
 ),
 
 patients as (
-    select patient_id from {{ ref('int_patients_deduplicated') }}
+    select
+        patient_id,
+        row_number() over (order by patient_id) as patient_key
+    from {{ ref('int_patients_deduplicated') }}
+),
+
+cohort_rows as (
+    select
+        expression.*,
+        patients.patient_key
+    from expression
+    inner join patients on expression.patient_id = patients.patient_id
+),
+
+genes as (
+    select
+        gene,
+        row_number() over (order by gene) as gene_key
+    from cohort_rows
+    group by gene
 ),
 
 final as (
@@ -28,9 +49,11 @@ final as (
         expression.reference_replicate_sd,
         expression.delta_ct,
         expression.qc_flag,
+        expression.patient_key,
+        genes.gene_key,
         expression.expression_value is not null as is_analysable
-    from expression
-    inner join patients on expression.patient_id = patients.patient_id
+    from cohort_rows as expression
+    inner join genes on expression.gene = genes.gene
 )
 
 select * from final

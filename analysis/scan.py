@@ -1,0 +1,982 @@
+"""Genome-wide quartile scan: every gene of an expression matrix against one endpoint.
+
+The single-biomarker path (:func:`analysis.groups.assign_groups` then
+:func:`analysis.endpoint.analyse_groups`) costs about 0.1 s per gene; a 20,000-gene
+matrix needs the same statistics for all genes at once. This module computes them
+vectorised over genes (numpy only, no I/O), chunk by chunk to bound memory:
+
+* cut points: R type 7 quantiles (Hyndman & Fan 1996; NumPy ``"linear"``) of *every*
+  present value passed in, whatever the patient's follow-up, exactly as ``analyze`` calls
+  ``assign_groups`` on all patients with a value before ``analyse_groups`` drops rows
+  without a usable time (``analysis.endpoint.valid_rows``). So the groups do not depend
+  on the endpoint and a PFS and an OS scan can share :func:`quartile_cutpoints`. A value
+  equal to a cut point goes to the lower group (Q1 = value <= q25, ...).
+* log-rank tests with the hypergeometric variance (R ``survdiff``; Mantel 1966, Peto et
+  al. 1977): Q1 vs Q2-Q4 (1 df), the four quartiles (df = non-empty groups - 1,
+  generalised inverse) and the trend over scores 1..4, as :mod:`analysis.logrank`;
+* the Cox model with one 0/1 covariate (1 = Q2-Q4, so the hazard ratio is Q2-Q4 vs Q1),
+  Efron (1977) ties, fitted by an *exact* Newton-Raphson with the convergence rule of
+  :func:`analysis.coxph.fit_efron`: no one-step or score approximation;
+* Benjamini & Hochberg (1995) q-values over genes.
+
+The work per chunk of genes: patients sorted by time once; per gene a group code per
+patient, packed into one int64 (16 bits per quartile) so that a single cumulative sum
+gives the four at-risk counts at every distinct event time; death counts from the event
+rows only. Everything downstream works on (genes x event times) tables. Work arrays are
+reused from chunk to chunk, and chunks can run in threads (``workers``).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TypeVar
+
+import numpy as np
+import polars as pl
+
+from analysis.coxph import DIVERGED, LOGLIK_TOLERANCE, MAX_ITERATIONS, STEP_TOLERANCE
+from analysis.groups import GROUPINGS
+
+#: q25, q50, q75: the study's quartile convention, defined once in analysis.groups.
+QUARTILE_PROBABILITIES = np.asarray(GROUPINGS["quartiles"][0])
+#: Genes with fewer usable patients are not tested ("too_few_values").
+MIN_PATIENTS = 20
+#: Genes per chunk: about 65 MB of work arrays per worker for 1,000 patients, small enough
+#: to stay in cache better than larger chunks (benchmarks/scan_core.py).
+CHUNK_GENES = 512
+#: Two-sided 95% normal quantile; equal to analysis.cox.WALD_Z (not imported: pandas).
+WALD_Z = 1.959963984540054
+#: Events per variable below which a fitted model is flagged (analysis.cox, Peduzzi 1996).
+MIN_EVENTS_PER_VARIABLE = 10
+#: Rank tolerances of analysis.logrank (generalised inverse, zero variance).
+PINV_RCOND = 1e-10
+ZERO_VARIANCE = 1e-12
+#: Step halvings per Newton-Raphson iteration, as analysis.coxph.fit_efron.
+MAX_HALVINGS = 20
+#: Below this |beta| the Efron log-likelihood may multiply four terms before the log.
+_PRODUCT_SAFE_BETA = 40.0
+
+#: Group counts are packed 16 bits per quartile into one int64 (Q1 in the lowest bits).
+_FIELD_BITS = 16
+_FIELD_MASK = (1 << _FIELD_BITS) - 1
+_STATUS_DTYPE = "<U24"
+_Part = TypeVar("_Part")
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """Per-gene results of :func:`quartile_scan`; each array has one entry per gene.
+
+    Undefined statistics are NaN here and null in :meth:`to_frame`. ``status`` uses the
+    vocabulary of the single-biomarker path (docs/statistics.md, "Status values") for the
+    Q1 vs Q2-Q4 analysis, most serious first: ``too_few_values`` (fewer usable patients
+    than ``min_patients``, or no cut points: nothing is tested), ``single_group`` (Q1 or
+    Q2-Q4 is empty), ``no_events``, ``no_events_in_group`` (Q1 or Q2-Q4 has no event:
+    log-rank tests reported, hazard ratio null), ``did_not_converge``,
+    ``few_events_per_variable`` (fewer than 10 events: reported, treat as a warning),
+    ``ok``. The quartile and trend tests are reported whenever they are defined.
+
+    Attributes
+    ----------
+    n, events : np.ndarray of int
+        Usable patients (value, time and event present) and their events.
+    cutpoints : np.ndarray, shape (3, genes)
+        q25, q50, q75 (given or R type 7 of all values passed in); :attr:`q25` is row 0.
+    n_q1, events_q1 : np.ndarray of int
+        Usable patients and events in Q1 (value <= q25).
+    logrank_statistic, logrank_p : np.ndarray
+        Q1 vs Q2-Q4 log-rank test, 1 df.
+    quartiles_statistic, quartiles_df, quartiles_p : np.ndarray
+        Four-quartile log-rank test; df = non-empty quartiles - 1.
+    trend_statistic, trend_p : np.ndarray
+        Log-rank test for trend over the scores 1..4 of Q1..Q4, 1 df.
+    hazard_ratio, hr_ci_lower, hr_ci_upper, cox_p : np.ndarray
+        Cox model, Q2-Q4 vs Q1 (Efron ties): hazard ratio, 95% Wald interval, Wald p.
+    status : np.ndarray of str
+    """
+
+    n: np.ndarray
+    events: np.ndarray
+    cutpoints: np.ndarray
+    n_q1: np.ndarray
+    events_q1: np.ndarray
+    logrank_statistic: np.ndarray
+    logrank_p: np.ndarray
+    quartiles_statistic: np.ndarray
+    quartiles_df: np.ndarray
+    quartiles_p: np.ndarray
+    trend_statistic: np.ndarray
+    trend_p: np.ndarray
+    hazard_ratio: np.ndarray
+    hr_ci_lower: np.ndarray
+    hr_ci_upper: np.ndarray
+    cox_p: np.ndarray
+    status: np.ndarray
+
+    @property
+    def q25(self) -> np.ndarray:
+        """The Q1 cut point of each gene (Q1 = value <= q25)."""
+        return self.cutpoints[0]
+
+    def to_frame(self, gene_names: list[str] | np.ndarray | None = None) -> pl.DataFrame:
+        """One row per gene (``gene_index``, then ``gene`` when names are given); counts
+        and ``quartiles_df`` as Int64, undefined numbers as null (never NaN)."""
+        genes = self.n.size
+        columns = {"gene_index": pl.Series(np.arange(genes))}
+        if gene_names is not None:
+            if len(gene_names) != genes:
+                raise ValueError(f"{len(gene_names)} gene names for {genes} genes")
+            columns["gene"] = pl.Series(list(gene_names), dtype=pl.String)
+        numbers = {"n": self.n, "events": self.events}
+        quantiles = zip(QUARTILE_PROBABILITIES, self.cutpoints, strict=True)
+        numbers |= {f"q{round(100 * p)}": cut for p, cut in quantiles}
+        numbers |= {name: getattr(self, name) for name in _FRAME_COLUMNS}
+        for name, values in numbers.items():
+            series = pl.Series(name, values, nan_to_null=True)
+            columns[name] = series.cast(pl.Int64) if name in _INTEGER_COLUMNS else series
+        columns["status"] = pl.Series(self.status.tolist(), dtype=pl.String)
+        return pl.DataFrame(columns)
+
+
+#: Columns of ScanResult.to_frame after the cut points, in order, and the integer ones.
+_FRAME_COLUMNS = (
+    "n_q1",
+    "events_q1",
+    "logrank_statistic",
+    "logrank_p",
+    "quartiles_statistic",
+    "quartiles_df",
+    "quartiles_p",
+    "trend_statistic",
+    "trend_p",
+    "hazard_ratio",
+    "hr_ci_lower",
+    "hr_ci_upper",
+    "cox_p",
+)
+_INTEGER_COLUMNS = {"n", "events", "n_q1", "events_q1", "quartiles_df"}
+
+_CHUNK_COLUMNS = (
+    "n",
+    "events",
+    "cutpoints",
+    "n_q1",
+    "events_q1",
+    "logrank_statistic",
+    "quartiles_statistic",
+    "quartiles_df",
+    "trend_statistic",
+    "hazard_ratio",
+    "hr_ci_lower",
+    "hr_ci_upper",
+    "cox_z",
+    "status",
+)
+
+
+@dataclass(frozen=True)
+class _EventTimes:
+    """Where the event times fall among the usable patients sorted by time."""
+
+    order: np.ndarray  # usable rows, sorted by time (stable)
+    risk_start: np.ndarray  # (T,) first position in `order` with time >= t
+    death_positions: np.ndarray  # (E,) positions in `order` of the events, by time
+    death_block_start: np.ndarray  # (T,) first index in death_positions of time t
+    ties: np.ndarray  # (T,) events at t among all usable patients
+    at_risk: np.ndarray  # (T,) usable patients with time >= t (float64)
+
+
+class _Scratch:
+    """Work arrays reused from one chunk to the next (one set per thread).
+
+    Fresh multi-megabyte temporaries go back to the operating system when freed and are
+    page-faulted in again for the next chunk: about a third of the run time of a 1,000 x
+    20,000 scan. ``scratch(name, shape, dtype)`` returns the same memory on every call.
+    """
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def __call__(self, name: str, shape: tuple[int, ...], dtype: type = np.float64) -> np.ndarray:
+        size = math.prod(shape)
+        array = self._arrays.get(name)
+        if array is None or array.dtype != dtype or array.size < size:
+            array = self._arrays[name] = np.empty(size, dtype)
+        return array[:size].reshape(shape)
+
+
+def quartile_cutpoints(
+    values: np.ndarray, *, chunk_genes: int = CHUNK_GENES, workers: int = 1
+) -> np.ndarray:
+    """q25, q50, q75 of each gene (column): R type 7, over the present (non-NaN) values.
+
+    The same numbers as :func:`analysis.groups.quantile_type7` (``np.quantile(...,
+    method="linear")``, including its interpolation formula), from one sort per chunk
+    (``np.nanquantile`` is about four times slower on a 1,000 x 2,000 matrix). Compute
+    them once and pass them to :func:`quartile_scan` for each endpoint.
+
+    Returns
+    -------
+    np.ndarray, shape (3, genes); NaN for a gene without values.
+    """
+    matrix = _as_matrix(values)
+
+    def cut_chunk(first: int, scratch: _Scratch) -> np.ndarray:
+        return _type7_cutpoints(_gene_block(matrix, first, chunk_genes, scratch), scratch)
+
+    parts = _map_chunks(cut_chunk, matrix.shape[1], chunk_genes, workers)
+    return np.concatenate(parts, axis=1) if parts else np.zeros((3, 0))
+
+
+def quartile_scan(
+    values: np.ndarray,
+    time: np.ndarray,
+    event: np.ndarray,
+    *,
+    cutpoints: np.ndarray | None = None,
+    min_patients: int = MIN_PATIENTS,
+    chunk_genes: int = CHUNK_GENES,
+    workers: int = 1,
+) -> ScanResult:
+    """Log-rank tests and the Q2-Q4 vs Q1 Cox model of every gene, for one endpoint.
+
+    Parameters
+    ----------
+    values : np.ndarray, shape (patients, genes)
+        Expression on the "higher = more" scale; NaN = gene not measured for the patient.
+    time : np.ndarray, shape (patients,)
+        Days from origin to event or censoring.
+    event : np.ndarray, shape (patients,)
+        1 = event, 0 = censored. Rows with a missing or negative time or another event
+        value are not analysed (``analysis.endpoint.valid_rows``) but their values still
+        count for the cut points, as in the single-biomarker path.
+    cutpoints : np.ndarray, shape (3, genes), optional
+        q25, q50, q75 to use instead of computing them from ``values`` (e.g. quartiles
+        of the whole cohort tested in a subgroup, or shared by two endpoints).
+    min_patients : int
+        Genes with fewer usable patients (value present, usable time and event) are
+        ``too_few_values`` and not tested.
+    chunk_genes : int
+        Genes per chunk; memory grows linearly with it.
+    workers : int
+        Threads working on chunks at once (NumPy releases the GIL). 2 halves the time on
+        a 2-core machine; 1 (the default) leaves the other cores to the caller.
+
+    Returns
+    -------
+    ScanResult
+
+    Notes
+    -----
+    The hazard ratio is the exact maximum partial likelihood estimate (Efron 1977 ties),
+    not an approximation: Newton-Raphson per gene, vectorised over genes, from 0, with
+    step halving when the log-likelihood decreases, until the step is below 1e-9 and the
+    relative log-likelihood change below 1e-12 (at most 60 iterations; |beta| > 30 is
+    ``did_not_converge``), the rule of :func:`analysis.coxph.fit_efron`. With one 0/1
+    covariate the Efron likelihood only depends, per event time, on the numbers at risk
+    (n0 in Q1, n1 in Q2-Q4) and of events (d0, d1): with ``w = exp(beta)`` and
+    ``d = d0 + d1``, the l-th tied event (l = 0..d-1) contributes
+    ``-log(n0 - l/d d0 + (n1 - l/d d1) w)`` to the log-likelihood.
+    95% Wald intervals and Wald p-values, as :func:`analysis.cox.cox_model`.
+    """
+    matrix = _as_matrix(values)
+    patients, genes = matrix.shape
+    times, events = _endpoint_arrays(time, event, patients)
+    if cutpoints is not None:
+        cutpoints = np.asarray(cutpoints, dtype=np.float64)
+        if cutpoints.shape != (QUARTILE_PROBABILITIES.size, genes):
+            raise ValueError(f"cutpoints must have shape (3, {genes}), not {cutpoints.shape}")
+    layout = _event_times(times, events)
+
+    def scan_chunk(first: int, scratch: _Scratch) -> dict[str, np.ndarray]:
+        block = _gene_block(matrix, first, chunk_genes, scratch)
+        cuts = (
+            _type7_cutpoints(block, scratch)
+            if cutpoints is None
+            else cutpoints[:, first : first + block.shape[0]]
+        )
+        return _scan_chunk(block, cuts, layout, min_patients, scratch)
+
+    parts = _map_chunks(scan_chunk, genes, chunk_genes, workers) or [
+        _scan_chunk(np.zeros((0, patients)), np.zeros((3, 0)), layout, min_patients, _Scratch())
+    ]
+    columns = {
+        name: np.concatenate([part[name] for part in parts], axis=-1) for name in _CHUNK_COLUMNS
+    }
+    # p-values once for all genes (the tail series loop over terms, not over genes).
+    z = columns.pop("cox_z")
+    return ScanResult(
+        **columns,
+        logrank_p=_chi2_sf(columns["logrank_statistic"], 1.0),
+        quartiles_p=_chi2_sf(columns["quartiles_statistic"], columns["quartiles_df"]),
+        trend_p=_chi2_sf(columns["trend_statistic"], 1.0),
+        cox_p=_erfc(np.abs(z) / math.sqrt(2.0)),
+    )
+
+
+def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
+    """Benjamini & Hochberg (1995) q-values, equal to R ``p.adjust(p, "BH")``.
+
+    ``q_(i) = min_{j >= i} min(1, m p_(j) / j)`` over the sorted p-values, which makes
+    the q-values monotone in p. NaN stays NaN and does not count in m (R's default
+    ``n = length(p)`` is evaluated after dropping NAs).
+    """
+    array = np.asarray(p, dtype=np.float64)
+    q = np.full(array.shape, np.nan)
+    present = ~np.isnan(array)
+    observed = array[present]
+    m = observed.size
+    if m == 0:
+        return q
+    descending = np.argsort(observed, kind="stable")[::-1]
+    ranks = np.arange(m, 0, -1, dtype=np.float64)
+    adjusted = np.minimum.accumulate(m / ranks * observed[descending])
+    result = np.empty(m)
+    result[descending] = np.minimum(adjusted, 1.0)
+    q[present] = result
+    return q
+
+
+# --- inputs -------------------------------------------------------------------------------
+
+
+def _as_matrix(values: np.ndarray) -> np.ndarray:
+    matrix = np.asarray(values)
+    if matrix.ndim != 2:
+        raise ValueError(f"values must be (patients, genes), not {matrix.ndim}-dimensional")
+    return matrix
+
+
+def _gene_block(matrix: np.ndarray, first: int, chunk_genes: int, scratch: _Scratch) -> np.ndarray:
+    """Genes ``first``.. of ``matrix`` as rows (genes x patients, contiguous float64)."""
+    columns = matrix[:, first : first + chunk_genes]
+    block = scratch("block", columns.shape[::-1])
+    np.copyto(block, columns.T)
+    return block
+
+
+def _map_chunks(
+    function: Callable[[int, _Scratch], _Part], genes: int, chunk_genes: int, workers: int
+) -> list[_Part]:
+    """``function(first, scratch)`` for each chunk of genes, in order; with ``workers`` >
+    1 in a thread pool (NumPy releases the GIL in sorts, ufuncs and reductions)."""
+    if chunk_genes < 1 or workers < 1:
+        raise ValueError("chunk_genes and workers must be at least 1")
+    firsts = range(0, genes, chunk_genes)
+    if workers == 1 or len(firsts) < 2:
+        scratch = _Scratch()
+        return [function(first, scratch) for first in firsts]
+    local = threading.local()
+
+    def run(first: int) -> _Part:
+        if not hasattr(local, "scratch"):
+            local.scratch = _Scratch()
+        return function(first, local.scratch)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(run, firsts))
+
+
+def _endpoint_arrays(
+    time: np.ndarray, event: np.ndarray, patients: int
+) -> tuple[np.ndarray, np.ndarray]:
+    times = np.asarray(time, dtype=np.float64)
+    events = np.asarray(event, dtype=np.float64)
+    if times.shape != (patients,) or events.shape != (patients,):
+        raise ValueError(f"time and event must have shape ({patients},)")
+    return times, events
+
+
+def _event_times(times: np.ndarray, events: np.ndarray) -> _EventTimes:
+    """Sort the usable rows by time once; locate each distinct event time's block."""
+    with np.errstate(invalid="ignore"):
+        usable = np.isfinite(times) & (times >= 0) & np.isin(events, (0.0, 1.0))
+    rows = np.flatnonzero(usable)
+    order = rows[np.argsort(times[rows], kind="stable")]
+    if order.size > _FIELD_MASK:
+        raise ValueError(f"at most {_FIELD_MASK} usable patients (16-bit packed counts)")
+    sorted_times = times[order]
+    death_positions = np.flatnonzero(events[order] == 1.0)
+    death_times = sorted_times[death_positions]
+    event_times, death_block_start, ties = np.unique(
+        death_times, return_index=True, return_counts=True
+    )
+    risk_start = np.searchsorted(sorted_times, event_times, side="left")
+    return _EventTimes(
+        order=order,
+        risk_start=risk_start,
+        death_positions=death_positions,
+        death_block_start=death_block_start,
+        ties=ties,
+        at_risk=(order.size - risk_start).astype(np.float64),
+    )
+
+
+def _type7_cutpoints(block: np.ndarray, scratch: _Scratch) -> np.ndarray:
+    """Type 7 quantiles per row of ``block`` (genes x patients); NaNs sort last.
+
+    Reproduces numpy's ``"linear"`` method: virtual index ``(n - 1) p``, and its
+    interpolation ``a + (b - a) g``, or ``b - (b - a)(1 - g)`` when ``g >= 0.5``.
+    """
+    if block.shape[1] == 0:
+        return np.full((QUARTILE_PROBABILITIES.size, block.shape[0]), np.nan)
+    ordered = scratch("sorted", block.shape)
+    np.copyto(ordered, block)
+    ordered.sort(axis=1)
+    counts = np.full(block.shape[0], block.shape[1])
+    gaps = np.flatnonzero(np.isnan(ordered[:, -1]))
+    counts[gaps] = np.count_nonzero(~np.isnan(ordered[gaps]), axis=1)
+    virtual = (counts[:, None] - 1) * QUARTILE_PROBABILITIES[None, :]
+    below = np.floor(virtual)
+    gamma = virtual - below
+    last = np.maximum(counts - 1, 0)[:, None]
+    lower = np.where(virtual >= last, last, below).astype(np.intp)
+    upper = np.where(virtual >= last, last, below + 1).astype(np.intp)
+    a = np.take_along_axis(ordered, lower, axis=1)
+    b = np.take_along_axis(ordered, upper, axis=1)
+    difference = b - a
+    cuts = np.where(gamma >= 0.5, b - difference * (1 - gamma), a + difference * gamma)
+    cuts[counts == 0] = np.nan
+    return cuts.T
+
+
+# --- one chunk ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """Counts of one chunk: per gene (rows) and distinct event time (columns), float64."""
+
+    at_risk: tuple[np.ndarray, np.ndarray, np.ndarray]  # Q1, Q2, Q3 (Q4 by difference)
+    total_at_risk: np.ndarray
+    q1_deaths: np.ndarray
+    deaths: np.ndarray
+    group_n: np.ndarray  # (4, genes): usable patients per quartile
+    group_events: np.ndarray  # (4, genes)
+
+
+def _scan_chunk(
+    block: np.ndarray,
+    cuts: np.ndarray,
+    layout: _EventTimes,
+    min_patients: int,
+    scratch: _Scratch,
+) -> dict[str, np.ndarray]:
+    """All statistics for the genes of ``block`` (genes x patients, float64)."""
+    tables = _count_tables(block, cuts, layout, scratch)
+    n, events = tables.group_n.sum(axis=0), tables.group_events.sum(axis=0)
+    tested = (n >= min_patients) & np.all(np.isfinite(cuts), axis=0)
+    difference, covariance = _logrank_tables(tables, scratch)
+    logrank = _q1_logrank(difference, covariance, tables.group_n, events, tested)
+    quartiles = _quartiles_logrank(difference, covariance, tables.group_n, events, tested)
+    trend = _trend_logrank(difference, covariance, tables.group_n, events, tested)
+    status = _status(tested, tables.group_n, events, tables.group_events)
+    fit = status == "fit"
+    cox = _cox(tables, layout.ties, fit, scratch)
+    status[fit] = np.where(
+        cox["converged"][fit],
+        np.where(events[fit] < MIN_EVENTS_PER_VARIABLE, "few_events_per_variable", "ok"),
+        "did_not_converge",
+    )
+    return {
+        "n": n.astype(np.int64),
+        "events": events.astype(np.int64),
+        "cutpoints": np.asarray(cuts, dtype=np.float64),
+        "n_q1": tables.group_n[0].astype(np.int64),
+        "events_q1": tables.group_events[0].astype(np.int64),
+        "logrank_statistic": logrank,
+        "quartiles_statistic": quartiles[0],
+        "quartiles_df": quartiles[1],
+        "trend_statistic": trend,
+        "hazard_ratio": cox["hazard_ratio"],
+        "hr_ci_lower": cox["ci_lower"],
+        "hr_ci_upper": cox["ci_upper"],
+        "cox_z": cox["z"],
+        "status": status,
+    }
+
+
+def _count_tables(
+    block: np.ndarray, cuts: np.ndarray, layout: _EventTimes, scratch: _Scratch
+) -> _Tables:
+    """At-risk and death counts per gene and event time, from one cumulative sum.
+
+    Each usable patient adds 1 to the 16-bit field of its quartile of a packed int64;
+    the cumulative sum over patients sorted by time then holds all four counts, and the
+    numbers at risk at t are the total minus the sum before the first time >= t.
+    """
+    genes, usable, times = block.shape[0], layout.order.size, layout.ties.size
+    # searchsorted(side="left") as in assign_groups: code = number of cuts below the value.
+    code = scratch("code", block.shape, np.int8)
+    above = scratch("above", block.shape, np.bool_)
+    np.greater(block, cuts[0][:, None], out=code.view(np.bool_))
+    for cut in cuts[1:]:
+        np.greater(block, cut[:, None], out=above)
+        code += above.view(np.int8)
+    gaps = np.flatnonzero(np.isnan(block.sum(axis=1)))  # genes with a missing value
+    code[gaps] = np.where(np.isnan(block[gaps]), 4, code[gaps])
+    # 1 << 16 code: a one in the quartile's field; code 4 shifts it out (numpy gives 0).
+    shift = np.take(code, layout.order, axis=1, out=scratch("shift", (genes, usable), np.int8))
+    shift *= _FIELD_BITS
+    packed = np.left_shift(np.int64(1), shift, out=scratch("packed", shift.shape, np.int64))
+    cumulative = np.cumsum(packed, axis=1, out=scratch("cumulative", shift.shape, np.int64))
+    total = cumulative[:, -1].copy() if usable else np.zeros(genes, dtype=np.int64)
+    at_risk = scratch("at_risk", (genes, times), np.int64)
+    np.take(cumulative, np.maximum(layout.risk_start - 1, 0), axis=1, out=at_risk, mode="clip")
+    at_risk[:, layout.risk_start == 0] = 0
+    np.subtract(total[:, None], at_risk, out=at_risk)
+    # Deaths per event time: the first death of each time, plus the l-th of tied ones.
+    deaths = scratch("deaths", (genes, times), np.int64)
+    first_deaths = layout.death_positions[layout.death_block_start]
+    np.take(packed, first_deaths, axis=1, out=deaths, mode="clip")
+    for tie in range(1, int(layout.ties.max(initial=0))):
+        tied = np.flatnonzero(layout.ties > tie)
+        extra = layout.death_positions[layout.death_block_start[tied] + tie]
+        deaths[:, tied] += np.take(packed, extra, axis=1)
+    group_n = np.stack([_field(total, k) for k in range(4)])
+    group_deaths = deaths.sum(axis=1)
+    if np.all(group_n.sum(axis=0) == usable):
+        # No gene misses a usable patient: the totals are those of the whole cohort,
+        # shared by every row (a broadcast view, which _shared_row detects).
+        total_at_risk = np.broadcast_to(layout.at_risk, at_risk.shape)
+        total_deaths = np.broadcast_to(layout.ties.astype(np.float64), at_risk.shape)
+    else:
+        total_at_risk, total_deaths = _field_sum(at_risk), _field_sum(deaths)
+    return _Tables(
+        at_risk=tuple(_field(at_risk, k, scratch(f"at_risk_{k}", at_risk.shape)) for k in range(3)),
+        total_at_risk=total_at_risk,
+        q1_deaths=_field(deaths, 0, scratch("q1_deaths", deaths.shape)),
+        deaths=total_deaths,
+        group_n=group_n,
+        group_events=np.stack([_field(group_deaths, k) for k in range(4)]),
+    )
+
+
+def _shared_row(table: np.ndarray) -> np.ndarray:
+    """The single row of a table broadcast over genes, else the table itself."""
+    return table[0] if table.shape[0] and table.strides[0] == 0 else table
+
+
+def _field(packed: np.ndarray, index: int, out: np.ndarray | None = None) -> np.ndarray:
+    """The count of quartile ``index`` from packed int64 counts, as float64 (exact):
+    one pass over a uint16 view of the field."""
+    position = index if sys.byteorder == "little" else 3 - index
+    field = packed.view(np.uint16).reshape(*packed.shape, 4)[..., position]
+    if out is None:
+        return field.astype(np.float64)
+    np.copyto(out, field)
+    return out
+
+
+def _field_sum(packed: np.ndarray) -> np.ndarray:
+    """Sum of the four 16-bit fields: multiplying by 1 + 2^16 + 2^32 + 2^48 adds them all
+    into the top field (no carry: the sum is below 2^16), in one pass."""
+    spread = packed.view(np.uint64) * np.uint64(0x0001000100010001)
+    return (spread >> np.uint64(3 * _FIELD_BITS)).astype(np.float64)
+
+
+# --- log-rank -----------------------------------------------------------------------------
+
+
+def _logrank_tables(tables: _Tables, scratch: _Scratch) -> tuple[np.ndarray, np.ndarray]:
+    """O - E per quartile (4, genes) and hypergeometric covariance (genes, 4, 4).
+
+    At each event time ``V_gh = d (n - d)/(n - 1) (n_g/n)(delta_gh - n_h/n)`` (0 when
+    n = 1), summed over times: the tables of :func:`analysis.logrank.logrank_tables`.
+    Q4's row and column follow from the others, since each row of V and O - E sum to 0.
+    """
+    n, d = _shared_row(tables.total_at_risk), _shared_row(tables.deaths)
+    safe = np.maximum(n, 1.0)
+    rate = d / safe
+    # d (n - d) / ((n - 1) n) is 0 for n <= 1 (then d (n - d) = 0): no special case.
+    weight = d * (n - d) / (np.maximum(n - 1.0, 1.0) * safe)
+    scaled = weight / safe
+    groups = tables.at_risk
+    covariance = np.empty((groups[0].shape[0], 4, 4))
+    weighted = scratch("weighted", groups[0].shape)
+    for k, group in enumerate(groups):
+        np.multiply(group, scaled, out=weighted)
+        for h in range(k, len(groups)):
+            covariance[:, k, h] = covariance[:, h, k] = -np.vecdot(weighted, groups[h])
+        covariance[:, k, k] += np.vecdot(group, weight)
+    covariance[:, :3, 3] = -covariance[:, :3, :3].sum(axis=2)
+    covariance[:, 3, :3] = covariance[:, :3, 3]
+    covariance[:, 3, 3] = -covariance[:, 3, :3].sum(axis=1)
+    expected = np.stack([np.vecdot(group, rate) for group in groups])
+    events = tables.group_events.sum(axis=0)
+    expected = np.concatenate([expected, events[None, :] - expected.sum(axis=0)])
+    return tables.group_events - expected, covariance
+
+
+def _q1_logrank(
+    difference: np.ndarray,
+    covariance: np.ndarray,
+    group_n: np.ndarray,
+    events: np.ndarray,
+    tested: np.ndarray,
+) -> np.ndarray:
+    """Q1 vs Q2-Q4: (O - E)^2 / V of Q1, the 2-group test (V of Q1 is that of Q2-Q4)."""
+    variance = covariance[:, 0, 0]
+    two_groups = (group_n[0] > 0) & (group_n[1:].sum(axis=0) > 0)
+    # logrank_test's rank check on the 2 x 2 matrix V [[1, -1], [-1, 1]] (eigenvalue 2V).
+    informative = 2.0 * variance > PINV_RCOND * np.maximum(1.0, variance)
+    defined = tested & two_groups & (events > 0) & informative
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(defined, difference[0] ** 2 / variance, np.nan)
+
+
+def _quartiles_logrank(
+    difference: np.ndarray,
+    covariance: np.ndarray,
+    group_n: np.ndarray,
+    events: np.ndarray,
+    tested: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """4-group statistic ``(O - E)' V^- (O - E)`` and df = non-empty groups - 1.
+
+    V^- is the Moore-Penrose inverse with singular values <= 1e-10 x the largest set to
+    zero, as ``np.linalg.pinv(rcond=1e-10)`` in :func:`analysis.logrank.logrank_test`.
+    When V has rank 3 with no eigenvalue near that cut-off (checked by the bound
+    ``lambda_2 / lambda_max >= det(V_Q1..Q3) / trace(V)^3``, interlacing), every
+    generalised inverse gives the same statistic, and the inverse of V without Q4 is
+    cheapest (as R ``survdiff``); other genes use the eigen-decomposition of V.
+    """
+    df = (group_n > 0).sum(axis=0) - 1.0
+    tolerance = PINV_RCOND * np.maximum(1.0, covariance.max(axis=(1, 2)))
+    defined = (
+        tested & (df >= 1) & (events > 0) & (np.trace(covariance, axis1=1, axis2=2) > tolerance)
+    )
+    statistic = np.full(df.shape, np.nan)
+    quadratic, determinant = _adjugate_form(covariance[:, :3, :3], difference[:3])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        regular = defined & (determinant > 1e-9 * np.trace(covariance, axis1=1, axis2=2) ** 3)
+        statistic[regular] = quadratic[regular] / determinant[regular]
+        rest = np.flatnonzero(defined & ~regular)
+        eigenvalues, eigenvectors = np.linalg.eigh(covariance[rest])
+        largest = np.abs(eigenvalues).max(axis=1, initial=0.0)
+        kept = np.abs(eigenvalues) > PINV_RCOND * largest[:, None]
+        projections = np.einsum("gkj,kg->gj", eigenvectors, difference[:, rest])
+        statistic[rest] = np.where(kept, projections**2 / eigenvalues, 0.0).sum(axis=1)
+        statistic[rest[largest <= tolerance[rest]]] = np.nan  # rank 0: no information
+    return statistic, np.where(np.isnan(statistic), np.nan, df)
+
+
+def _adjugate_form(matrix: np.ndarray, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``x' adj(M) x`` and ``det M`` for symmetric 3 x 3 matrices (genes, 3, 3) and
+    vectors (3, genes): ``x' M^-1 x`` without a solver."""
+    (a, b, c), (_, d, e), (_, _, f) = (matrix[:, row, :].T for row in range(3))
+    cofactors = (d * f - e * e, c * e - b * f, b * e - c * d, a * f - c * c, b * c - a * e)
+    first, second, third = cofactors[0], cofactors[3], a * d - b * b
+    x, y, z = vector
+    determinant = a * cofactors[0] + b * cofactors[1] + c * cofactors[2]
+    quadratic = first * x * x + second * y * y + third * z * z
+    quadratic += 2.0 * (cofactors[1] * x * y + cofactors[2] * x * z + cofactors[4] * y * z)
+    return quadratic, determinant
+
+
+def _trend_logrank(
+    difference: np.ndarray,
+    covariance: np.ndarray,
+    group_n: np.ndarray,
+    events: np.ndarray,
+    tested: np.ndarray,
+) -> np.ndarray:
+    """Trend over scores 1..4 (Collett 2.6): ``U^2 / w'Vw`` with ``U = w'(O - E)``."""
+    scores = np.arange(1.0, covariance.shape[1] + 1.0)
+    u = scores @ difference
+    variance = np.einsum("k,gkh,h->g", scores, covariance, scores)
+    defined = tested & ((group_n > 0).sum(axis=0) >= 2) & (events > 0)
+    defined &= variance > ZERO_VARIANCE
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(defined, u * u / variance, np.nan)
+
+
+def _status(
+    tested: np.ndarray, group_n: np.ndarray, events: np.ndarray, group_events: np.ndarray
+) -> np.ndarray:
+    """Status before the Cox fit, in the order of analysis.endpoint._fit_groups and
+    analysis.cox.cox_model; "fit" marks the genes whose model is fitted."""
+    single = (group_n[0] == 0) | (group_n[1:].sum(axis=0) == 0)
+    no_events_in_group = (group_events[0] == 0) | (group_events[1:].sum(axis=0) == 0)
+    return np.select(
+        [~tested, single, events == 0, no_events_in_group],
+        ["too_few_values", "single_group", "no_events", "no_events_in_group"],
+        default="fit",
+    ).astype(_STATUS_DTYPE)
+
+
+# --- Cox ----------------------------------------------------------------------------------
+
+
+def _cox(
+    tables: _Tables, ties: np.ndarray, fit: np.ndarray, scratch: _Scratch
+) -> dict[str, np.ndarray]:
+    """Hazard ratio Q2-Q4 vs Q1, 95% Wald interval and Wald z, for genes in ``fit``."""
+    genes = fit.size
+    result = {name: np.full(genes, np.nan) for name in ("hazard_ratio", "ci_lower", "ci_upper")}
+    result |= {"z": np.full(genes, np.nan), "converged": np.zeros(genes, dtype=bool)}
+    rows = np.flatnonzero(fit)
+    if rows.size == 0:
+        return result
+    at_risk, deaths, q1_at_risk, q1_deaths = (
+        _select_rows(table, rows, genes)
+        for table in (tables.total_at_risk, tables.deaths, tables.at_risk[0], tables.q1_deaths)
+    )
+    risk_set, rest = _efron_terms(at_risk, deaths, q1_at_risk, q1_deaths, ties, scratch)
+    rest_events = tables.group_events[1:, rows].sum(axis=0)
+    beta, information, converged = _newton_raphson(risk_set, rest, rest_events, scratch)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        se = 1.0 / np.sqrt(information)
+        converged &= np.isfinite(beta) & np.isfinite(se)
+        values = {
+            "hazard_ratio": np.exp(beta),
+            "ci_lower": np.exp(beta - WALD_Z * se),
+            "ci_upper": np.exp(beta + WALD_Z * se),
+            "z": beta / se,
+        }
+    for name, value in values.items():
+        result[name][rows] = np.where(converged, value, np.nan)
+    result["converged"][rows] = converged
+    return result
+
+
+def _select_rows(table: np.ndarray, rows: np.ndarray, genes: int) -> np.ndarray:
+    """``table[rows]``: the single row of a table shared by all genes, the table itself
+    when all rows are selected (no copy)."""
+    shared = _shared_row(table)
+    return shared if shared.ndim == 1 else table if rows.size == genes else table[rows]
+
+
+def _rows(table: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    return table if table.ndim == 1 else table[rows]
+
+
+def _efron_terms(
+    at_risk: np.ndarray,
+    deaths: np.ndarray,
+    q1_at_risk: np.ndarray,
+    q1_deaths: np.ndarray,
+    ties: np.ndarray,
+    scratch: _Scratch,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The Efron denominators as ``size + rest (exp(beta) - 1)``, one column per event.
+
+    For the l-th of the d tied events at a time, Efron's denominator is
+    ``n0 - (l/d) d0 + (n1 - (l/d) d1) exp(beta)`` (Q1: n0, d0; Q2-Q4: n1, d1), i.e.
+    ``size + rest (exp(beta) - 1)`` with ``size = n - l`` and ``rest = n1 - (l/d) d1``.
+    ``size`` is one row shared by all genes when no gene misses a patient. Columns are
+    built per tie multiplicity l over the times with more than l events in the cohort;
+    where a gene has d <= l there (missing values) the column is neutral (size 1, rest
+    0: log 1 = 0). Neutral columns also pad the width to a multiple of 4 (:func:`_sum_log`).
+    """
+    genes = q1_at_risk.shape[0]
+    sizes = [int(np.sum(ties > tie)) for tie in range(int(ties.max(initial=0)))]
+    width = sum(sizes) + (-sum(sizes) % 4)
+    risk_set = np.ones(width) if at_risk.ndim == 1 else scratch("risk_set", (genes, width))
+    risk_set.fill(1.0)
+    rest = scratch("rest", (genes, width))
+    rest[:, sizes[0] if sizes else 0 :] = 0.0
+    if not sizes:
+        return risk_set, rest
+    first = sizes[0]  # l = 0: size n, rest n1 wherever the gene has a death
+    np.subtract(at_risk, q1_at_risk, out=rest[:, :first])
+    risk_set[..., :first] = at_risk
+    inactive = deaths == 0  # only where a gene misses patients
+    if inactive.any():
+        rest[:, :first][np.broadcast_to(inactive, (genes, first))] = 0.0
+        risk_set[..., :first][inactive] = 1.0
+    for tie, size in enumerate(sizes[1:], start=1):
+        columns = np.flatnonzero(ties > tie)
+        dead, q1_dead = deaths[..., columns], q1_deaths[:, columns]
+        active = dead > tie
+        fraction = tie / np.maximum(dead, 1.0)
+        target = slice(first, first + size)
+        np.copyto(risk_set[..., target], at_risk[..., columns] - tie, where=active)
+        rest_term = at_risk[..., columns] - q1_at_risk[:, columns] - fraction * (dead - q1_dead)
+        np.copyto(rest[:, target], rest_term, where=active)
+        first += size
+    return risk_set, rest
+
+
+def _efron_value(
+    risk_set: np.ndarray,
+    rest: np.ndarray,
+    events_x: np.ndarray,
+    beta: np.ndarray,
+    scratch: _Scratch,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Log-likelihood, score and information of each row at its own beta.
+
+    Per term, with w = exp(beta), denominator D = size + rest (w - 1) and p = rest w / D:
+    loglik = beta d1 - sum log D, score = d1 - sum p, information = sum p (1 - p).
+    """
+    scale = np.exp(beta)
+    if not beta.any():  # the first iteration: the denominators are the risk set sizes
+        denominator = risk_set
+        log_sum = np.log(risk_set).sum() if risk_set.ndim == 1 else None
+    else:
+        denominator = np.multiply(
+            rest, (scale - 1.0)[:, None], out=scratch("denominator", rest.shape)
+        )
+        denominator += risk_set
+        log_sum = None
+    share = np.divide(rest, denominator, out=scratch("share", rest.shape))  # p / w
+    total = share.sum(axis=1) * scale
+    squares = np.vecdot(share, share) * scale * scale
+    if log_sum is None:
+        log_sum = _sum_log(denominator, beta, scratch)
+    return beta * events_x - log_sum, events_x - total, total - squares
+
+
+def _sum_log(positive: np.ndarray, beta: np.ndarray, scratch: _Scratch) -> np.ndarray:
+    """Row sums of log(positive) as logs of products of four terms: a quarter of the
+    logarithms. For |beta| <= 40 every term lies within about 1e-20..1e+22, so the
+    products cannot leave the floating-point range; other rows are summed term by term."""
+    quarter = positive.shape[1] // 4
+    product = scratch("product", (positive.shape[0], quarter))
+    np.multiply(positive[:, :quarter], positive[:, quarter : 2 * quarter], out=product)
+    product *= positive[:, 2 * quarter : 3 * quarter]
+    product *= positive[:, 3 * quarter :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        total = np.log(product, out=product).sum(axis=1)
+        outside = np.flatnonzero(~(np.abs(beta) <= _PRODUCT_SAFE_BETA) | ~np.isfinite(total))
+        if outside.size:
+            total[outside] = np.log(positive[outside]).sum(axis=1)
+    return total
+
+
+def _newton_raphson(
+    risk_set: np.ndarray, rest: np.ndarray, events_x: np.ndarray, scratch: _Scratch
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-row Newton-Raphson with the stopping rule of analysis.coxph.fit_efron.
+
+    Rows that stop (converged, diverged, singular) leave the working arrays, so the
+    iterations left for a few slow genes cost little.
+    """
+    genes = rest.shape[0]
+    beta = np.zeros(genes)
+    converged = np.zeros(genes, dtype=bool)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        loglik, gradient, information = _efron_value(risk_set, rest, events_x, beta, scratch)
+        working = np.arange(genes)
+        for _ in range(MAX_ITERATIONS):
+            if working.size == 0:
+                break
+            singular = ~(information[working] != 0.0)
+            step = gradient[working] / information[working]
+            candidate, new, step = _halve_until_better(
+                risk_set, rest, events_x, beta[working], step, loglik[working], scratch
+            )
+            change = np.abs(new[0] - loglik[working])
+            beta[working] = candidate
+            loglik[working], gradient[working], information[working] = new
+            diverged = ~(np.abs(candidate) <= DIVERGED)
+            done = (np.abs(step) < STEP_TOLERANCE) & (change <= LOGLIK_TOLERANCE * np.abs(new[0]))
+            done &= ~diverged & ~singular
+            converged[working[done]] = True
+            still = ~(done | diverged | singular)
+            if not still.all():
+                risk_set, rest = _rows(risk_set, still), rest[still]
+                events_x = events_x[still]
+                working = working[still]
+    return beta, information, converged
+
+
+def _halve_until_better(
+    risk_set: np.ndarray,
+    rest: np.ndarray,
+    events_x: np.ndarray,
+    beta: np.ndarray,
+    step: np.ndarray,
+    loglik: np.ndarray,
+    scratch: _Scratch,
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    """Take the Newton step; halve it (at most 20 times) where the log-likelihood falls."""
+    candidate = beta + step
+    new = list(_efron_value(risk_set, rest, events_x, candidate, scratch))
+    worse = new[0] < loglik - LOGLIK_TOLERANCE * np.abs(loglik)
+    for _ in range(MAX_HALVINGS):
+        rows = np.flatnonzero(worse)
+        if rows.size == 0:
+            break
+        step[rows] /= 2.0
+        candidate[rows] = beta[rows] + step[rows]
+        retried = _efron_value(
+            _rows(risk_set, rows), rest[rows], events_x[rows], candidate[rows], scratch
+        )
+        for values, replacement in zip(new, retried, strict=True):
+            values[rows] = replacement
+        worse[rows] = retried[0] < loglik[rows] - LOGLIK_TOLERANCE * np.abs(loglik[rows])
+    return candidate, (new[0], new[1], new[2]), step
+
+
+# --- tail probabilities -------------------------------------------------------------------
+
+#: erfc: power series of erf below this argument, continued fraction above (both with
+#: enough terms for ~1e-14 relative accuracy against math.erfc; tested).
+_ERFC_SWITCH = 1.5
+_ERFC_SERIES_TERMS = 60
+_ERFC_FRACTION_DEPTH = 80
+
+
+def _erfc(x: np.ndarray) -> np.ndarray:
+    """Complementary error function of x >= 0, vectorised (numpy has none; scipy.special
+    costs ~0.5 s to import). NaN stays NaN.
+
+    Small x: ``erf x = 2/sqrt(pi) exp(-x^2) sum_n (2x^2)^n x / (1*3*...*(2n+1))``
+    (positive terms, A&S 7.1.6). Large x: the continued fraction
+    ``erfc x = exp(-x^2)/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...))))``
+    (A&S 7.1.14), evaluated backwards from a fixed depth.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    result = np.full(x.shape, np.nan)
+    small = x < _ERFC_SWITCH
+    large = x >= _ERFC_SWITCH
+    low = x[small]
+    term, total, factor = low.copy(), low.copy(), 2.0 * low * low
+    for index in range(1, _ERFC_SERIES_TERMS):
+        term = term * factor / (2 * index + 1)
+        total += term
+    result[small] = 1.0 - 2.0 / math.sqrt(math.pi) * _exp_minus_square(low) * total
+    high = x[large]
+    fraction = high.copy()
+    for depth in range(_ERFC_FRACTION_DEPTH, 0, -1):
+        fraction = high + (depth / 2.0) / fraction
+    with np.errstate(invalid="ignore"):
+        result[large] = _exp_minus_square(high) / (math.sqrt(math.pi) * fraction)
+    result[np.isposinf(x)] = 0.0
+    return result
+
+
+def _exp_minus_square(x: np.ndarray) -> np.ndarray:
+    """exp(-x^2) without the rounding error of x*x at large x: x = hi + lo, hi^2 exact."""
+    high = np.round(x * 64.0) / 64.0
+    low = x - high
+    return np.exp(-high * high) * np.exp(-low * (2.0 * high + low))
+
+
+def _chi2_sf(statistic: np.ndarray, df: np.ndarray) -> np.ndarray:
+    """P(X > statistic) for chi-square with integer df >= 1, vectorised (A&S 26.4.4-5,
+    the series of analysis.distributions.chi2_sf). NaN in either gives NaN."""
+    statistic = np.asarray(statistic, dtype=np.float64)
+    df = np.asarray(df, dtype=np.float64)
+    defined = np.isfinite(statistic) & np.isfinite(df) & (df >= 1)
+    half = np.where(defined, np.maximum(statistic, 0.0), 0.0) / 2.0
+    degrees = np.where(defined, df, 1.0).astype(np.int64)
+    odd = degrees % 2 == 1
+    root = np.sqrt(half)
+    result = np.where(odd, _erfc(root), 0.0)
+    exp_half = np.exp(-half)
+    # even df: exp(-h) sum_{i < df/2} h^i / i!
+    # odd df: erfc(sqrt h) + exp(-h) sum_{i = 1..(df-1)/2} h^(i - 1/2) / Gamma(i + 1/2)
+    term = np.where(odd, root / math.gamma(1.5), 1.0)
+    count = np.where(odd, (degrees - 1) // 2, degrees // 2)
+    for index in range(int(count.max(initial=0))):
+        result += np.where(index < count, exp_half * term, 0.0)
+        term = term * half / np.where(odd, index + 1.5, index + 1.0)
+    return np.where(defined, np.minimum(result, 1.0), np.nan)
