@@ -18,7 +18,7 @@ import polars as pl
 from analysis.cox import CoxResult, cox_model
 from analysis.interaction import interaction_test
 from analysis.logrank import TestResult, logrank_test, logrank_trend_test
-from analysis.survival import km_at, km_curve, median_survival
+from analysis.survival import CURVE_COLUMNS, km_at, km_curve, median_survival
 
 __all__ = ["GroupAnalysis", "analyse_groups", "interaction_test", "valid_rows"]
 
@@ -40,7 +40,6 @@ LANDMARK_SCHEMA = {
     "ci_upper": pl.Float64,
     "ci_method": pl.String,
 }
-CURVE_COLUMNS = ["time_days", "n_at_risk", "events", "censored", "survival", "ci_lower", "ci_upper"]
 LOGRANK_SCHEMA = {
     "test": pl.String,
     "statistic": pl.Float64,

@@ -39,6 +39,11 @@ class KMPoint(NamedTuple):
     ci_upper: float | None
 
 
+#: Columns of a Kaplan-Meier curve as stored in the result tables (km_curves and
+#: gene_scan_curves), in order.
+CURVE_COLUMNS = ["time_days", "n_at_risk", "events", "censored", "survival", "ci_lower", "ci_upper"]
+
+
 def km_curve(time: np.ndarray, event: np.ndarray, *, ci_method: str = "log-log") -> pl.DataFrame:
     """Kaplan-Meier estimate with Greenwood standard errors and pointwise 95% intervals.
 

@@ -49,20 +49,31 @@ def load_matrix(
     ).fetchnumpy()
     gene_keys = con.execute("select gene_key, gene from marts.cohort_genes order by 1").fetchall()
     row_of_patient = {patient_id: row for row, patient_id in enumerate(patient_ids)}
-    patient_rows = np.full(int(keys["patient_key"].max(initial=0)) + 1, -1, dtype=np.int64)
-    for key, patient_id in zip(keys["patient_key"], keys["patient_id"], strict=True):
-        patient_rows[int(key)] = row_of_patient.get(str(patient_id), -1)
-    # Polars' reader is the fastest way out of DuckDB for 20 M numeric rows here
-    # (about twice numpy's fetch), and 32-bit keys halve what crosses.
-    columns = con.sql(
-        "select patient_key::int32 as patient_key, gene_key::int32 as gene_key, "
-        "expression_value from marts.cohort_expression where is_analysable"
-    ).pl()
-    rows = patient_rows[columns["patient_key"].to_numpy()]
-    used = rows >= 0
-    gene_columns = columns["gene_key"].to_numpy()[used] - 1
-    values = np.full((len(patient_ids), len(gene_keys)), np.nan)
-    values[rows[used], gene_columns] = columns["expression_value"].to_numpy()[used]
+    mapping = [
+        (int(key), row_of_patient[str(patient_id)])
+        for key, patient_id in zip(keys["patient_key"], keys["patient_id"], strict=True)
+        if str(patient_id) in row_of_patient
+    ]
+    genes = len(gene_keys)
+    values = np.full((len(patient_ids), genes), np.nan)
+    if mapping:
+        # DuckDB computes each value's flat position in the matrix (in parallel, on
+        # integers) and skips patients not asked for; numpy only scatters. Polars'
+        # reader is the fastest way out of DuckDB for 20 M numeric rows here.
+        con.register(
+            "_scan_rows",
+            pl.DataFrame(mapping, schema=["patient_key", "row"], orient="row").to_arrow(),
+        )
+        try:
+            columns = con.sql(
+                "select r.row::bigint * $genes + (e.gene_key - 1) as position, "
+                "e.expression_value from marts.cohort_expression e "
+                "join _scan_rows r using (patient_key) where e.is_analysable",
+                params={"genes": genes},
+            ).pl()
+        finally:
+            con.unregister("_scan_rows")
+        values.reshape(-1)[columns["position"].to_numpy()] = columns["expression_value"].to_numpy()
     measured = np.count_nonzero(~np.isnan(values), axis=0)
     keep = np.flatnonzero(measured >= min_patients)
     names = tuple(str(gene_keys[index][1]) for index in keep)
@@ -138,8 +149,7 @@ def _top_gene_curves(
     The groups are the scan's own (value <= its q25), so the figure shows exactly the
     comparison whose p and q it prints.
     """
-    from analysis.endpoint import CURVE_COLUMNS
-    from analysis.survival import km_curve
+    from analysis.survival import CURVE_COLUMNS, km_curve
 
     column = {gene: index for index, gene in enumerate(genes)}
     parts = []
