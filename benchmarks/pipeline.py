@@ -28,6 +28,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.cli import DEMO_BACKGROUND_GENES
 from pipelines.simulate import simulate
 
 COHORT = Path(sys.executable).with_name("cohort")
@@ -77,8 +78,8 @@ def main() -> None:
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     input_dir = work / "demo_input"
-    if not input_dir.exists():
-        simulate(input_dir)
+    if not input_dir.exists():  # the demo cohort as `make demo` simulates it
+        simulate(input_dir, background_genes=DEMO_BACKGROUND_GENES)
     run_db, steps_db = work / "run" / "cohort.duckdb", work / "steps" / "cohort.duckdb"
     timed(run_command(run_db, input_dir))  # warm-up: first publish, dbt's first parse
     for command in single_steps(steps_db, input_dir):

@@ -414,7 +414,7 @@ def analyze(
     """
     from pipelines.analyze.cohort import AnalysisRefused
     from pipelines.analyze.run import analyze as run_analysis
-    from pipelines.analyze.summary import print_summary
+    from pipelines.analyze.summary import print_scan_summary, print_summary
 
     study = _load_spec(spec)
     try:
@@ -431,6 +431,47 @@ def analyze(
 
     with connect(db, read_only=True) as con:
         print_summary(console, con, result.run_id)
+        print_scan_summary(console, con, result.run_id)
+
+
+@app.command()
+def scan(
+    spec: Annotated[
+        Path, typer.Option("--spec", help="Study spec (YAML); see docs/study-spec.md.")
+    ],
+    db: DbOption = DEFAULT_DB_PATH,
+) -> None:
+    """Genome-wide quartile scan: every gene of the cohort, with false-discovery control.
+
+    Runs the spec as if it said `biomarkers: all`: every gene with at least
+    min_patients_per_gene patients gets the Q1 vs Q2-Q4 and quartile log-rank tests,
+    the trend test and the Cox HR (Q2-Q4 vs Q1, Efron), with Benjamini-Hochberg
+    q-values, into results.gene_scan; the top genes (the spec's scan.top_genes, default
+    6 per endpoint) get the full analysis. Same refusals as `cohort analyze`.
+
+    Example: `cohort scan --spec studies/genome_scan.yml --db warehouse/scale.duckdb`
+    """
+    import dataclasses
+
+    from pipelines.analyze.cohort import AnalysisRefused
+    from pipelines.analyze.run import analyze as run_analysis
+    from pipelines.analyze.summary import print_scan_summary
+    from pipelines.spec import ScanSettings
+    from pipelines.warehouse import connect
+
+    study = _load_spec(spec)
+    study = dataclasses.replace(
+        study, biomarkers="all", scan=study.scan_settings() or ScanSettings()
+    )
+    try:
+        with _writing(db, "cohort scan"):
+            result = run_analysis(db, study, code_version=__version__)
+    except AnalysisRefused as error:
+        errors.print(f"[red]analysis refused:[/red] {escape(str(error))}")
+        raise typer.Exit(EXIT_ANALYSIS_REFUSED) from error
+    console.print(f"Analysis run {result.run_id} (genome scan)", highlight=False)
+    with connect(db, read_only=True) as con:
+        print_scan_summary(console, con, result.run_id)
 
 
 @app.command()
@@ -444,7 +485,7 @@ def results(
 
     Example: `cohort results --db warehouse/cohort.duckdb`
     """
-    from pipelines.analyze.summary import print_summary
+    from pipelines.analyze.summary import print_scan_summary, print_summary
     from pipelines.warehouse import connect
 
     with connect(db, read_only=True) as con:
@@ -460,6 +501,7 @@ def results(
             errors.print("[red]error:[/red] no analysis run found; run `cohort analyze` first")
             raise typer.Exit(EXIT_NOT_READY)
         print_summary(console, con, rows[0][0])
+        print_scan_summary(console, con, rows[0][0])
 
 
 @app.command()

@@ -97,10 +97,11 @@ def scan_cohort(
         event = patients[event_column].cast(pl.Float64).to_numpy()
         for subgroup, rows in _subgroup_rows(patients, spec, settings.within_subgroups):
             own = spec.quartiles_within == "subgroup" and subgroup != "all"
+            everyone = bool(rows.all())  # no 160 MB copy of the matrix for the whole cohort
             result = quartile_scan(
-                values[rows],
-                time[rows],
-                event[rows],
+                values if everyone else values[rows],
+                time if everyone else time[rows],
+                event if everyone else event[rows],
                 cutpoints=None if own else cohort_cutpoints,
                 min_patients=spec.min_patients_per_gene,
                 workers=WORKERS,

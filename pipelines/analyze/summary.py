@@ -130,3 +130,56 @@ def print_summary(
             soft_wrap=True,
             highlight=False,
         )
+
+
+def print_scan_summary(console: Console, con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """One line per endpoint of the run's genome-wide scan (nothing if it had none)."""
+    try:
+        rows = con.execute(
+            """
+            with ranked as (
+                select *, row_number() over (partition by endpoint order by logrank_p, gene)
+                    as rank
+                from results.gene_scan
+                where run_id = $run and subgroup = 'all'
+            )
+            select endpoint,
+                count(*) as genes,
+                count(*) filter (where logrank_p is not null) as tested,
+                count(*) filter (where logrank_q <= $fdr) as discoveries,
+                list(gene order by rank) filter (where rank <= 3) as top,
+                list(logrank_p order by rank) filter (where rank <= 3) as top_p,
+                list(logrank_q order by rank) filter (where rank <= 3) as top_q
+            from ranked
+            group by endpoint
+            order by case endpoint when 'pfs' then 0 else 1 end
+            """,
+            {"run": run_id, "fdr": scan_settings_of_run(con, run_id)[0]},
+        ).fetchall()
+    except duckdb.CatalogException:
+        return
+    fdr = scan_settings_of_run(con, run_id)[0]
+    for endpoint, genes, tested, discoveries, top, top_p, top_q in rows:
+        best = ", ".join(
+            f"{gene} p={format_p(p)} q={format_p(q)}"
+            for gene, p, q in zip(top or [], top_p or [], top_q or [], strict=True)
+        )
+        console.print(
+            f"Genome scan {str(endpoint).upper():<4} {genes:,} genes ({tested:,} tested): "
+            f"{discoveries} with q ≤ {fdr:g} (Q1 vs Q2-Q4 log-rank, BH); smallest p: {best}",
+            soft_wrap=True,
+            highlight=False,
+            markup=False,
+        )
+
+
+def scan_settings_of_run(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[float, int]:
+    """The FDR threshold and top-gene count the run's scan used (spec defaults if unset)."""
+    import json
+
+    rows = con.execute(
+        "select settings from results.analysis_runs where run_id = ?", [run_id]
+    ).fetchall()
+    settings = json.loads(rows[0][0]) if rows and rows[0][0] else {}
+    scan = settings.get("scan") or {}
+    return float(scan.get("fdr", 0.05)), int(scan.get("top_genes", 6))

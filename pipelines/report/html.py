@@ -31,6 +31,7 @@ from pipelines.analyze.summary import (
     format_hr,
     format_p,
     format_percent,
+    scan_settings_of_run,
     summary_rows,
 )
 from pipelines.report.files import FigureFile
@@ -361,13 +362,13 @@ def _scan(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
             group by endpoint, subgroup
             order by case endpoint when 'pfs' then 0 else 1 end, subgroup
             """,
-            {"run": run_id, "fdr": scan_fdr(con, run_id)},
+            {"run": run_id, "fdr": scan_settings_of_run(con, run_id)[0]},
         )
     except duckdb.CatalogException:  # a warehouse from before the scan existed
         return ""
     if not totals:
         return ""
-    fdr = scan_fdr(con, run_id)
+    fdr = scan_settings_of_run(con, run_id)[0]
     header = table_row(
         ["Endpoint", "Subgroup", "Genes", "Tested", f"q ≤ {fdr:g}"], cell="th", numeric_from=2
     )
@@ -429,13 +430,6 @@ def _scan(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
             _table("Top genes by log-rank p (whole cohort)", top_header, top_body),
         ]
     )
-
-
-def scan_fdr(con: duckdb.DuckDBPyConnection, run_id: str) -> float:
-    """The study's FDR threshold for the scan, as recorded with the run."""
-    run = _one(con, "select settings from results.analysis_runs where run_id = ?", [run_id])
-    settings = json.loads(str(run["settings"])) if run and run["settings"] else {}
-    return float((settings.get("scan") or {}).get("fdr", 0.05))
 
 
 _ORDER = (

@@ -18,6 +18,7 @@ import polars as pl
 from matplotlib import pyplot as plt
 
 from analysis.figures.km import draw_km_panel
+from pipelines.analyze.summary import scan_settings_of_run
 from pipelines.report.figures import (
     ENDPOINT_NAMES,
     FONTS,
@@ -47,7 +48,7 @@ def render_scan_figures(
     curves = con.sql(
         "select * from results.gene_scan_curves where run_id = $run", params={"run": run_id}
     ).pl()
-    fdr, top_count = _scan_settings(con, run_id)
+    fdr, top_count = scan_settings_of_run(con, run_id)
     out_dir.mkdir(parents=True, exist_ok=True)
     saved = []
     with matplotlib.rc_context(FONTS):
@@ -162,14 +163,3 @@ def _top_genes(
         "Cox hazard ratio of Q2-Q4 versus Q1."
     )
     return save_figure(figure, out_dir, "scan_top_genes", None, endpoint, caption)
-
-
-def _scan_settings(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[float, int]:
-    """FDR threshold and number of top genes of the run's scan (spec defaults if unset)."""
-    import json
-
-    [(settings,)] = con.execute(
-        "select settings from results.analysis_runs where run_id = ?", [run_id]
-    ).fetchall()
-    scan = json.loads(settings or "{}").get("scan") or {}
-    return float(scan.get("fdr", 0.05)), int(scan.get("top_genes", 6))

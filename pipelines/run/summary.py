@@ -13,7 +13,13 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.analyze.summary import format_p, format_percent, print_summary, summary_rows
+from pipelines.analyze.summary import (
+    format_p,
+    format_percent,
+    print_scan_summary,
+    print_summary,
+    summary_rows,
+)
 from pipelines.run.pipeline import PipelineOutcome
 from pipelines.run.registry import RunRecord, StepRecord
 
@@ -70,6 +76,7 @@ def print_outcome(console: Console, outcome: PipelineOutcome, db_path: Any) -> N
     with duckdb.connect(str(db_path), read_only=True) as con:
         if run.analysis_run_id:
             print_summary(console, con, run.analysis_run_id, overall_only=True)
+            print_scan_summary(console, con, run.analysis_run_id)
             console.print("Subgroup results: `cohort results`.", highlight=False)
             if previous and previous.analysis_run_id:
                 _print_result_changes(console, con, previous.analysis_run_id, run.analysis_run_id)

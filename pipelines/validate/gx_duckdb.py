@@ -34,6 +34,9 @@ class DuckDBSqlAlchemyExecutionEngine(SqlAlchemyExecutionEngine):
     def get_connection(self) -> Iterator[sqlalchemy.Connection]:
         if self._connection is None or self._connection.closed:
             self._connection = self.engine.connect()
+            # DuckDB draws a progress bar on stdout for long queries (the scale cohort);
+            # it is a per-connection setting (not allowed in the connect config).
+            self._connection.exec_driver_sql("set enable_progress_bar = false")
         try:
             yield self._connection
         except Exception:

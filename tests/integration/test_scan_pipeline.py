@@ -170,3 +170,24 @@ def test_biomarkers_all_analyses_the_top_genes_in_full(scanned, tmp_path: Path):
     }
     assert analysed == set(top)
     assert any("genes scanned; the full analysis covers the top" in w for w in result.warnings)
+
+
+def test_cohort_scan_command_scans_every_gene_and_prints_the_discoveries(scanned):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    db_path, _ = scanned
+    outcome = CliRunner().invoke(app, ["scan", "--spec", str(DSMM_SPEC), "--db", str(db_path)])
+    assert outcome.exit_code == 0, outcome.output
+    assert f"Genome scan PFS  {4 + BACKGROUND:,} genes" in outcome.output
+    assert "Genome scan OS" in outcome.output and "with q ≤ 0.05" in outcome.output
+    [(run_id, settings)] = query(
+        db_path,
+        "select run_id, settings from results.analysis_runs order by finished_at desc limit 1",
+    )
+    assert '"biomarkers":"all"' in settings
+    [(genes,)] = query(
+        db_path, "select count(distinct gene) from results.gene_scan where run_id = ?", [run_id]
+    )
+    assert genes == 4 + BACKGROUND

@@ -19,6 +19,7 @@ import pytest
 
 from analysis import scan
 from analysis.cox import FIT_OPTIONS
+from analysis.distributions import chi2_sf_array, erfc_array
 from analysis.endpoint import analyse_groups
 from analysis.groups import assign_groups
 from analysis.scan import (
@@ -456,11 +457,11 @@ def test_tail_probabilities_equal_the_scalar_ones() -> None:
     for df in (1, 2, 3):
         expected = np.array([chi2_sf(float(x), df) for x in grid])
         np.testing.assert_allclose(
-            scan._chi2_sf(grid, np.full(grid.shape, df)), expected, rtol=1e-12
+            chi2_sf_array(grid, np.full(grid.shape, df)), expected, rtol=1e-12
         )
     x = np.linspace(0.0, 26.0, 2601)
-    np.testing.assert_allclose(scan._erfc(x), [math.erfc(v) for v in x], rtol=1e-13)
-    assert np.isnan(scan._chi2_sf(np.array([np.nan]), np.array([1.0]))).all()
+    np.testing.assert_allclose(erfc_array(x), [math.erfc(v) for v in x], rtol=1e-13)
+    assert np.isnan(chi2_sf_array(np.array([np.nan]), np.array([1.0]))).all()
 
 
 def test_constants_equal_those_of_the_single_biomarker_path() -> None:
