@@ -727,15 +727,36 @@ def _run_inputs(input_dir: Path | None, spec: Path | None, db: Path) -> tuple[Pa
             raise typer.BadParameter("give the study spec with --spec", param_hint="--spec")
         return input_dir, spec
     demo_input = db.parent / "demo_input"
-    if not demo_input.is_dir():
+    if not _is_current_demo(demo_input):
         from pipelines.simulate import simulate as run_simulation
 
         console.print(
             f"Simulating the demo cohort into {demo_input} (simulated data; 4 qRT-PCR "
             f"genes and {DEMO_BACKGROUND_GENES} null background genes for the scan)."
         )
-        run_simulation(demo_input, background_genes=DEMO_BACKGROUND_GENES)
+        try:
+            run_simulation(demo_input, background_genes=DEMO_BACKGROUND_GENES)
+        except ValueError as error:  # e.g. the folder holds something else
+            errors.print(f"[red]error:[/red] {escape(str(error))}", soft_wrap=True)
+            raise typer.Exit(EXIT_CONTRACT) from error
     return demo_input, spec or SOURCE_ROOT / "studies" / "dsmm_ikzf1.yml"
+
+
+def _is_current_demo(folder: Path) -> bool:
+    """True if ``folder`` holds the demo cohort as this version simulates it.
+
+    A demo folder from an older version (e.g. without the scan's background genes) is
+    simulated again; it is the product's own folder, never user data.
+    """
+    import json
+
+    from pipelines.ingest import SIMULATION_SIDECAR
+
+    try:
+        sidecar = json.loads((folder / SIMULATION_SIDECAR).read_text())
+    except (OSError, ValueError):
+        return False
+    return sidecar.get("background_genes") == DEMO_BACKGROUND_GENES
 
 
 def _pseudonym_key(pseudonymise: bool, key_file: Path | None) -> bytes | None:

@@ -64,3 +64,14 @@ def test_ingest_of_a_missing_folder(tmp_path: Path, db_path: Path):
     result = runner.invoke(app, ["ingest", str(tmp_path / "nope"), "--db", str(db_path)])
     assert result.exit_code == EXIT_CONTRACT
     assert "input folder not found" in result.output
+
+
+def test_an_old_demo_folder_is_recognised_and_simulated_again(tmp_path):
+    from pipelines.cli import DEMO_BACKGROUND_GENES, _is_current_demo
+    from pipelines.simulate import simulate
+
+    assert not _is_current_demo(tmp_path / "missing")
+    simulate(tmp_path / "old", patients=8)
+    assert not _is_current_demo(tmp_path / "old")  # made before the scan's background genes
+    simulate(tmp_path / "new", patients=8, background_genes=DEMO_BACKGROUND_GENES)
+    assert _is_current_demo(tmp_path / "new")
