@@ -915,15 +915,11 @@ def _writing(db: Path, purpose: str) -> Iterator[None]:
     from pipelines.run.pipeline import EXIT_BUSY
 
     try:
-        lock = writer_lock(db.resolve(), purpose=purpose)
-        lock.__enter__()
-    except WarehouseBusy as error:
+        with writer_lock(db.resolve(), purpose=purpose):
+            yield
+    except WarehouseBusy as error:  # raised only while taking the lock
         errors.print(f"[red]refused:[/red] {escape(str(error))}", soft_wrap=True)
         raise typer.Exit(EXIT_BUSY) from error
-    try:
-        yield
-    finally:
-        lock.__exit__(None, None, None)
 
 
 def _load_spec(path: Path) -> Any:

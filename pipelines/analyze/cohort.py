@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +66,22 @@ def load_cohort(
         quality_run_id=quality_run_id,
         input_sha256=_input_sha256(con, build_info["batch_id"]),
     )
+
+
+def subgroup_filters(frame: pl.DataFrame, spec: Any) -> Iterator[tuple[str, pl.Expr | None]]:
+    """``("all", None)``, then ``("variable=level", filter)`` for each subgroup level.
+
+    The levels are the spec's (``subgroup_levels``), else every level observed in
+    ``frame`` except missing and ``unknown``. The single-biomarker analysis and the
+    genome-wide scan both use this, so their subgroups are the same.
+    """
+    yield "all", None
+    for variable in spec.subgroups:
+        levels = spec.levels_for(variable) or sorted(
+            value for value in frame[variable].unique().to_list() if value not in (None, "unknown")
+        )
+        for level in levels:
+            yield f"{variable}={level}", pl.col(variable) == level
 
 
 def _build_info(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:

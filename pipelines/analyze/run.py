@@ -19,7 +19,12 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from pipelines.analyze.cohort import ENDPOINT_COLUMNS, CohortData, load_cohort
+from pipelines.analyze.cohort import (
+    ENDPOINT_COLUMNS,
+    CohortData,
+    load_cohort,
+    subgroup_filters,
+)
 from pipelines.analyze.scan import scan_cohort
 from pipelines.analyze.schema import TABLES, ensure_results_schema
 
@@ -88,7 +93,6 @@ def _compute(
 
     patients = cohort.patients
     landmarks_days = [years * spec.days_per_year for years in spec.landmarks_years]
-    subgroup_sets = _subgroups(patients, spec)
     covariates = _covariates(patients, spec.adjust_for)
     for biomarker in cohort.biomarkers:
         values = cohort.expression.filter(pl.col("gene") == biomarker).select(
@@ -96,7 +100,7 @@ def _compute(
         )
         joined = patients.join(values, on="patient_id", how="inner")
         for grouping in spec.groupings:
-            for subgroup, mask in subgroup_sets(joined):
+            for subgroup, mask in subgroup_filters(joined, spec):
                 within = joined.filter(mask) if subgroup != "all" else joined
                 source = within if spec.quartiles_within == "subgroup" else joined
                 assignment = assign_groups(source["expression_value"].to_numpy(), grouping)
@@ -206,24 +210,6 @@ def _levels_only(values: pl.Series, spec: Any, variable: str) -> np.ndarray:
 
 def _keyed(frame: pl.DataFrame, keys: dict[str, str]) -> pl.DataFrame:
     return frame.with_columns(*(pl.lit(value).alias(key) for key, value in keys.items()))
-
-
-def _subgroups(patients: pl.DataFrame, spec: Any):
-    """Yield ('all', None) then ('var=level', mask) for each configured subgroup level."""
-    levels = dict(getattr(spec, "subgroup_levels", {}) or {})
-
-    def generate(frame: pl.DataFrame) -> Iterator[tuple[str, Any]]:
-        yield "all", None
-        for variable in spec.subgroups:
-            wanted = levels.get(variable) or sorted(
-                value
-                for value in frame[variable].unique().to_list()
-                if value not in (None, "unknown")
-            )
-            for level in wanted:
-                yield f"{variable}={level}", pl.col(variable) == level
-
-    return generate
 
 
 def _covariates(patients: pl.DataFrame, adjust_for: tuple[str, ...]) -> pd.DataFrame | None:

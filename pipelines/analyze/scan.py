@@ -18,7 +18,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from pipelines.analyze.cohort import ENDPOINT_COLUMNS
+from pipelines.analyze.cohort import ENDPOINT_COLUMNS, subgroup_filters
 
 #: Threads for the scan: numpy releases the GIL in the sorts and sums that dominate it.
 WORKERS = min(4, os.cpu_count() or 1)
@@ -184,14 +184,9 @@ def _top_gene_curves(
 def _subgroup_rows(
     patients: pl.DataFrame, spec: Any, within_subgroups: bool
 ) -> Iterator[tuple[str, np.ndarray]]:
-    yield "all", np.ones(patients.height, dtype=bool)
-    if not within_subgroups:
-        return
-    for variable in spec.subgroups:
-        levels = spec.levels_for(variable) or sorted(
-            value
-            for value in patients[variable].unique().to_list()
-            if value not in (None, "unknown")
-        )
-        for level in levels:
-            yield f"{variable}={level}", (patients[variable] == level).fill_null(False).to_numpy()
+    """The whole cohort, then (on request) the same subgroups as the single path."""
+    for name, condition in subgroup_filters(patients, spec):
+        if condition is None:
+            yield name, np.ones(patients.height, dtype=bool)
+        elif within_subgroups:
+            yield name, patients.select(condition.fill_null(False)).to_series().to_numpy()

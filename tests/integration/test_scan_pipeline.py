@@ -191,3 +191,45 @@ def test_cohort_scan_command_scans_every_gene_and_prints_the_discoveries(scanned
         db_path, "select count(distinct gene) from results.gene_scan where run_id = ?", [run_id]
     )
     assert genes == 4 + BACKGROUND
+
+
+def test_subgroup_scans_use_the_analysis_subgroups(scanned):
+    db_path, _ = scanned
+    text = DSMM_SPEC.read_text().replace("scan:\n", "scan:\n  within_subgroups: true\n")
+    assert "within_subgroups: true" in text
+    result = analyze(db_path, parse_spec(text, source="sub.yml"), code_version="test")
+    scanned_subgroups = {
+        row[0]
+        for row in query(
+            db_path,
+            "select distinct subgroup from results.gene_scan where run_id = ?",
+            [result.run_id],
+        )
+    }
+    analysed_subgroups = {
+        row[0]
+        for row in query(
+            db_path,
+            "select distinct subgroup from results.logrank_tests where run_id = ? "
+            "and subgroup not like '% interaction'",
+            [result.run_id],
+        )
+    }
+    assert (
+        scanned_subgroups
+        == analysed_subgroups
+        == {
+            "all",
+            "cytogenetic_risk=standard",
+            "cytogenetic_risk=high",
+        }
+    )
+    [(scan_n, single_n)] = query(
+        db_path,
+        "select s.n, (select sum(n) from results.group_summary g where g.run_id = s.run_id "
+        "and g.biomarker = 'IKZF1' and g.endpoint = 'pfs' and g.grouping = 'q1_vs_rest' "
+        "and g.subgroup = s.subgroup) from results.gene_scan s where s.run_id = ? "
+        "and s.gene = 'IKZF1' and s.endpoint = 'pfs' and s.subgroup = 'cytogenetic_risk=standard'",
+        [result.run_id],
+    )
+    assert scan_n == single_n
