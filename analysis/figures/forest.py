@@ -15,18 +15,14 @@ import polars as pl
 from matplotlib.ticker import NullLocator
 from matplotlib.transforms import blended_transform_factory
 
+from analysis.formatting import format_p
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 FONT_SIZE = 7
 #: The x axis never spans more than this (extreme intervals are cut at the edge).
 X_LIMITS = (0.05, 20.0)
-
-
-def _format_p(p: float | None) -> str:
-    if p is None or math.isnan(p):
-        return "p n/a"
-    return "p<0.001" if p < 0.001 else f"p={p:.3f}"
 
 
 def _finite(value: float | None) -> bool:
@@ -71,7 +67,7 @@ def draw_forest(axes: Axes, rows: pl.DataFrame) -> None:
         axes.text(
             1.03,
             y,
-            f"{hr:.2f} ({interval}), {_format_p(record['p_value'])}",
+            f"{hr:.2f} ({interval}), {format_p(record['p_value'])}",
             transform=left_text,
             ha="left",
             va="center",

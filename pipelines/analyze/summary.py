@@ -12,6 +12,8 @@ from __future__ import annotations
 import duckdb
 from rich.console import Console
 
+from analysis.formatting import format_p
+
 #: Published figures of the reference study (Krönke et al., Leukemia 2017;31:1363-1367,
 #: DSMM): 3-year survival of IKZF1 Q1 vs Q2-Q4 and the log-rank p.
 PUBLISHED_DSMM = {
@@ -29,12 +31,6 @@ def format_ci(lower: float | None, upper: float | None) -> str:
     if lower is None or upper is None:
         return ""
     return f" ({100 * lower:.0f}-{100 * upper:.0f})"
-
-
-def format_p(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
 def format_hr(hr: float | None, lower: float | None, upper: float | None) -> str:
@@ -114,7 +110,7 @@ def print_summary(
             f"{LANDMARK_YEARS_SHOWN:.0f}-y {format_percent(row['s_q1'])}"
             f"{format_ci(row['l_q1'], row['u_q1'])}"
             f" vs {format_percent(row['s_rest'])}{format_ci(row['l_rest'], row['u_rest'])}  "
-            f"log-rank p={format_p(row['p_value'])}  "
+            f"log-rank {format_p(row['p_value'])}  "
             f"{format_hr(row['hazard_ratio'], row['ci_lower'], row['ci_upper'])}"
         )
         published = PUBLISHED_DSMM.get((str(row["biomarker"]), str(row["endpoint"])))
@@ -161,7 +157,7 @@ def print_scan_summary(console: Console, con: duckdb.DuckDBPyConnection, run_id:
     fdr = scan_settings_of_run(con, run_id)[0]
     for endpoint, genes, tested, discoveries, top, top_p, top_q in rows:
         best = ", ".join(
-            f"{gene} p={format_p(p)} q={format_p(q)}"
+            f"{gene} {format_p(p)} {format_p(q, label='q')}"
             for gene, p, q in zip(top or [], top_p or [], top_q or [], strict=True)
         )
         console.print(

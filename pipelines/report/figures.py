@@ -6,7 +6,6 @@ is recomputed and ``group_assignments`` (the only table with patient ids) is nev
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from matplotlib.ticker import MaxNLocator
 
 from analysis.figures.forest import draw_forest
 from analysis.figures.km import DAYS_PER_UNIT, draw_km_panel
+from analysis.formatting import format_p
 from pipelines.report.files import FigureFile
 
 DPI = 300
@@ -186,13 +186,6 @@ def _one(frame: pl.DataFrame, key: tuple[str, str, str, str], **more: str) -> di
     values = (*key, *more.values())
     rows = frame.filter(*[pl.col(n) == v for n, v in zip(names, values, strict=True)])
     return rows.row(0, named=True) if rows.height else None
-
-
-def format_p(p: float | None) -> str:
-    """``p=0.017`` / ``p<0.001``; ``p n/a`` when missing."""
-    if p is None or math.isnan(p):
-        return "p n/a"
-    return "p<0.001" if p < 0.001 else f"p={p:.3f}"
 
 
 def _test_text(name: str, row: dict[str, Any] | None) -> str:

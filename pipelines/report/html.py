@@ -24,12 +24,12 @@ from pathlib import Path
 
 import duckdb
 
+from analysis.formatting import format_p
 from pipelines.analyze.summary import (
     LANDMARK_YEARS_SHOWN,
     PUBLISHED_DSMM,
     format_ci,
     format_hr,
-    format_p,
     format_percent,
     scan_settings_of_run,
     summary_rows,
@@ -300,7 +300,7 @@ def _summary(con: duckdb.DuckDBPyConnection, run_id: str, *, show_published: boo
             f"{_text(row['n_q1'])} / {_text(row['n_rest'])}",
             escape(f"{format_percent(row['s_q1'])}{format_ci(row['l_q1'], row['u_q1'])}"),
             escape(f"{format_percent(row['s_rest'])}{format_ci(row['l_rest'], row['u_rest'])}"),
-            escape(format_p(row["p_value"])),
+            escape(format_p(row["p_value"], label="")),
             escape(format_hr(row["hazard_ratio"], row["ci_lower"], row["ci_upper"])[3:]),
         ]
         line = table_row(cells, numeric_from=3)
@@ -693,7 +693,12 @@ def _warnings(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
             f"Proportional-hazards violations (Schoenfeld test p < {PH_ALPHA})",
             [*where, "Model", "Term", "PH test p"],
             [
-                [*cells(r), _text(r["model"]), _text(r["term"]), escape(format_p(r["ph_test_p"]))]
+                [
+                    *cells(r),
+                    _text(r["model"]),
+                    _text(r["term"]),
+                    escape(format_p(r["ph_test_p"], label="")),
+                ]
                 for r in ph
             ],
         ),
@@ -796,7 +801,7 @@ def _number(value: float | None, digits: int) -> str:
 
 
 def _p_or_dash(value: float | None) -> str:
-    return "—" if value is None else format_p(value)
+    return "—" if value is None else format_p(value, label="")
 
 
 def _range(low: float | None, high: float | None) -> str:

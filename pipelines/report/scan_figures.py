@@ -18,12 +18,12 @@ import polars as pl
 from matplotlib import pyplot as plt
 
 from analysis.figures.km import draw_km_panel
+from analysis.formatting import format_p
 from pipelines.analyze.summary import scan_settings_of_run
 from pipelines.report.figures import (
     ENDPOINT_NAMES,
     FONTS,
     PANEL_WIDTH_IN,
-    format_p,
     save_figure,
 )
 from pipelines.report.files import FigureFile
@@ -137,7 +137,7 @@ def _top_genes(
         axes = axes_grid[index // columns][index % columns]
         row = rows.filter(pl.col("gene") == gene).row(0, named=True)
         hr = row["hazard_ratio"]
-        q = format_p(row["logrank_q"]).replace("p", "q", 1)
+        q = format_p(row["logrank_q"], label="q")
         annotation = f"log-rank {format_p(row['logrank_p'])}, {q}\n" + (
             f"HR {hr:.2g}" if hr is not None else f"HR n/a ({row['status']})"
         )

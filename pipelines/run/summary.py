@@ -13,8 +13,8 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
+from analysis.formatting import format_p
 from pipelines.analyze.summary import (
-    format_p,
     format_percent,
     print_scan_summary,
     print_summary,
@@ -130,12 +130,12 @@ def _print_result_changes(
     for row in summary_rows(con, after_run):
         old = before.get(_key(row))
         if old is None:
-            table.add_row(*_key(row), "new", "new", format_p(row["p_value"]))
+            table.add_row(*_key(row), "new", "new", format_p(row["p_value"], label=""))
             continue
         cells = [
             _change(format_percent(old[name]), format_percent(row[name]))
             for name in ("s_q1", "s_rest")
-        ] + [_change(format_p(old["p_value"]), format_p(row["p_value"]))]
+        ] + [_change(format_p(old["p_value"], label=""), format_p(row["p_value"], label=""))]
         if any("→" in cell for cell in cells):
             table.add_row(*_key(row), *cells)
     if table.row_count:

@@ -33,6 +33,7 @@ E,F,64,2010-01-01,I,len,,2010-01-01,2010-01-01
 F,M,65,2010-01-01,II,len,2010-07-01,2012-01-01,2012-01-01
 G,F,66,,I,len,,,2012-01-01
 H,M,67,2010-01-01,I,len,2012-01-01,2011-06-01,2011-06-01
+I,F,68,2013-01-01,II,len,,,2014-01-01
 """
 CYTOGENETICS = """patient_id,aberration,status,method
 A,del(17p),absent,FISH
@@ -117,8 +118,21 @@ def test_excluded_patients_stay_visible_with_reasons(hand_made_db: Path):
             "select patient_id, exclusion_reasons from marts.cohort_patients where is_excluded",
         )
     )
-    assert excluded == {"G": "diagnosis date missing", "H": "progression after death"}
-    assert rows(hand_made_db, "select count(*) from marts.cohort_patients") == [(8,)]
+    assert excluded == {
+        "G": "diagnosis date missing",
+        "H": "progression after death",
+        "I": "diagnosis after the data cut-off",
+    }
+    assert rows(hand_made_db, "select count(*) from marts.cohort_patients") == [(9,)]
+    findings = rows(
+        hand_made_db,
+        "select patient_id, column_name, value, detail from quality.date_order_violations "
+        "order by patient_id",
+    )
+    assert findings == [
+        ("H", "progression_date", "2012-01-01", "progression after death (2011-06-01)"),
+        ("I", "diagnosis_date", "2013-01-01", "diagnosis after the data cut-off (2012-07-01)"),
+    ]
 
 
 def test_cytogenetic_risk_and_spellings(hand_made_db: Path):

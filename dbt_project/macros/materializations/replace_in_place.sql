@@ -16,34 +16,24 @@
 -#}
 
 {% materialization view, adapter='duckdb' %}
-  {%- set existing_relation = load_cached_relation(this) -%}
-  {%- set target_relation = this.incorporate(type='view') -%}
-  {{ run_hooks(pre_hooks, inside_transaction=False) }}
-  {{ run_hooks(pre_hooks, inside_transaction=True) }}
-  {% if existing_relation is not none and not existing_relation.is_view %}
-    {{ adapter.drop_relation(existing_relation) }}
-  {% endif %}
-  {% call statement('main') -%}
-    create or replace view {{ target_relation }} as (
-{{ sql }}
-    )
-  {%- endcall %}
-  {{ run_hooks(post_hooks, inside_transaction=True) }}
-  {{ adapter.commit() }}
-  {{ run_hooks(post_hooks, inside_transaction=False) }}
-  {{ return({'relations': [target_relation]}) }}
+  {{ return(replace_in_place('view')) }}
 {% endmaterialization %}
 
 {% materialization table, adapter='duckdb' %}
+  {{ return(replace_in_place('table')) }}
+{% endmaterialization %}
+
+{#- The body of both: `this` becomes a relation_type built from the model's SQL. -#}
+{% macro replace_in_place(relation_type) %}
   {%- set existing_relation = load_cached_relation(this) -%}
-  {%- set target_relation = this.incorporate(type='table') -%}
+  {%- set target_relation = this.incorporate(type=relation_type) -%}
   {{ run_hooks(pre_hooks, inside_transaction=False) }}
   {{ run_hooks(pre_hooks, inside_transaction=True) }}
-  {% if existing_relation is not none and not existing_relation.is_table %}
+  {% if existing_relation is not none and existing_relation.type != relation_type %}
     {{ adapter.drop_relation(existing_relation) }}
   {% endif %}
   {% call statement('main') -%}
-    create or replace table {{ target_relation }} as (
+    create or replace {{ relation_type }} {{ target_relation }} as (
 {{ sql }}
     )
   {%- endcall %}
@@ -51,7 +41,7 @@
   {{ adapter.commit() }}
   {{ run_hooks(post_hooks, inside_transaction=False) }}
   {{ return({'relations': [target_relation]}) }}
-{% endmaterialization %}
+{% endmacro %}
 
 {#- dbt's test materialization with the stored failures replaced in one statement; the
     rest (limit, fail_calc, warn_if, error_if, sql_header) is dbt's. -#}

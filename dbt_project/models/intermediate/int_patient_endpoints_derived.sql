@@ -56,18 +56,8 @@ reasoned as (
                 when death_date_text is not null and death_date is null
                     then 'death date not an ISO date'
             end,
-            case
-                when progression_date < diagnosis_date then 'progression before diagnosis'
-            end,
-            case when death_date < diagnosis_date then 'death before diagnosis' end,
-            case
-                when last_followup_date < diagnosis_date then 'follow-up before diagnosis'
-            end,
-            case when progression_date > death_date then 'progression after death' end,
-            case when latest_date > as_of_date then 'date in the future' end,
-            case
-                when diagnosis_date > data_cutoff_date then 'diagnosed after data cut-off'
-            end
+            {{- date_order_rules(as='exclusion_reasons') }}
+            case when latest_date > as_of_date then 'date in the future' end
         ) as exclusion_reasons
     from dated
 ),

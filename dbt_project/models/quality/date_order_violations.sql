@@ -24,46 +24,7 @@ checked as (
 ),
 
 findings as (
-    select
-        {{ finding_columns(
-            'date_order', 'patients', "'progression_date'", 'progression_date',
-            "'progression before diagnosis (' || diagnosis_date || ')'"
-        ) }}
-    from checked
-    where progression_date < diagnosis_date
-    union all
-    select
-        {{ finding_columns(
-            'date_order', 'patients', "'death_date'", 'death_date',
-            "'death before diagnosis (' || diagnosis_date || ')'"
-        ) }}
-    from checked
-    where death_date < diagnosis_date
-    union all
-    select
-        {{ finding_columns(
-            'date_order', 'patients', "'last_followup_date'", 'last_followup_date',
-            "'follow-up before diagnosis (' || diagnosis_date || ')'"
-        ) }}
-    from checked
-    where last_followup_date < diagnosis_date
-    union all
-    select
-        {{ finding_columns(
-            'date_order', 'patients', "'progression_date'", 'progression_date',
-            "'progression after death (' || death_date || ')'"
-        ) }}
-    from checked
-    where progression_date > death_date
-    union all
-    select
-        {{ finding_columns(
-            'date_order', 'patients', "'last_followup_date'", 'last_followup_date',
-            "'last follow-up before death (' || death_date || ')'"
-        ) }}
-    from checked
-    where last_followup_date < death_date
-    union all
+    {{- date_order_rules(as='findings', source='checked') }}
     select
         {{ finding_columns(
             'future_date', 'patients', 'dates.column_name', 'dates.date_value',
@@ -86,14 +47,6 @@ findings as (
             ]) as date_value
     ) as dates
     where dates.date_value > checked.as_of_date
-    union all
-    select
-        {{ finding_columns(
-            'date_order', 'patients', "'diagnosis_date'", 'diagnosis_date',
-            "'diagnosis after the data cut-off (' || data_cutoff_date || ')'"
-        ) }}
-    from checked
-    where diagnosis_date > data_cutoff_date
 ),
 
 final as (
