@@ -62,6 +62,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/analyze.py
 	$(BIN)/python benchmarks/pipeline.py
 	$(BIN)/python benchmarks/scan.py
+	$(BIN)/python benchmarks/scan_core.py
 
 clean-env:
 	rm -rf $(VENV) $(TOOLS)
