@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import uuid
 from collections.abc import Iterable, Sequence
 from html import escape
 from pathlib import Path
@@ -34,6 +32,7 @@ from pipelines.analyze.summary import (
     scan_settings_of_run,
     summary_rows,
 )
+from pipelines.atomic import write_text_atomically
 from pipelines.report.files import FigureFile
 from pipelines.validate.report import PAGE_STYLE as _GATE_STYLE  # shared page style
 from pipelines.validate.report import format_time, html_page, table_row
@@ -89,23 +88,12 @@ def write_run_report(
     """Write ``out_dir/index.html`` for analysis run ``run_id`` atomically; return its path.
 
     ``figures`` are shown in the given order, their PNGs embedded in the page. The page is
-    written to a temporary file in ``out_dir`` and moved into place with :func:`os.replace`.
-    Raises ``LookupError`` if the run does not exist.
+    written to a temporary file in ``out_dir`` and renamed into place
+    (:func:`pipelines.atomic.write_text_atomically`). Raises ``LookupError`` if the run
+    does not exist.
     """
     page = render_run_report(con, run_id, figures)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "index.html"
-    temporary = out_dir / f".index.html.{uuid.uuid4().hex}.tmp"
-    try:
-        with temporary.open("x", encoding="utf-8") as handle:
-            handle.write(page)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomically(out_dir / "index.html", page)
 
 
 def render_run_report(

@@ -27,6 +27,7 @@ from typing import Any
 
 import duckdb
 
+from pipelines.atomic import write_text_atomically
 from pipelines.ingest import SIMULATION_SIDECAR
 from pipelines.run.fingerprint import code_version, input_hash
 from pipelines.run.lock import writer_lock
@@ -433,11 +434,7 @@ def _markers(db_path: Path) -> Path:
 
 def _write_marker(db_path: Path, run: RunRecord) -> None:
     """Keep the run's state on disk while it runs: if the process dies, it stays."""
-    marker = _markers(db_path) / f"{run.run_id}.json"
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    temporary = marker.with_suffix(".tmp")
-    temporary.write_text(run.to_json())
-    os.replace(temporary, marker)
+    write_text_atomically(_markers(db_path) / f"{run.run_id}.json", run.to_json())
 
 
 def _remove_markers(db_path: Path, runs: list[RunRecord]) -> None:

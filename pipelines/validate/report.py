@@ -14,13 +14,12 @@ terminal summary.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import uuid
 from collections.abc import Iterable
 from html import escape
 from pathlib import Path
 
+from pipelines.atomic import write_text_atomically
 from pipelines.validate.results import MAX_EXAMPLE_IDS, ExpectationOutcome, ValidationRun
 from pipelines.validate.summary import (
     SuiteCounts,
@@ -120,19 +119,7 @@ def write_report(run: ValidationRun, path: Path) -> Path:
     :func:`os.replace`, so a reader (or a browser left open on yesterday's report) never
     sees half a page. The folder is created if needed; where it is, the caller decides.
     """
-    page = render_report(run)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with temporary.open("x", encoding="utf-8") as handle:  # "x": honours the umask
-            handle.write(page)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomically(path, render_report(run))
 
 
 def render_report(run: ValidationRun) -> str:

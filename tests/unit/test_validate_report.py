@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.validate import report
+from pipelines import atomic
 from pipelines.validate.report import render_report, write_report
 from pipelines.validate.results import ExpectationOutcome, ValidationRun
 
@@ -196,7 +196,7 @@ def test_a_failed_write_keeps_the_previous_report(
     def no_replace(*_: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(report.os, "replace", no_replace)
+    monkeypatch.setattr(atomic.os, "replace", no_replace)
     with pytest.raises(OSError, match="disk full"):
         write_report(make_run(PASSED), path)
     assert path.read_text(encoding="utf-8") == previous
