@@ -135,6 +135,39 @@ def test_excluded_patients_stay_visible_with_reasons(hand_made_db: Path):
     ]
 
 
+def test_table_one_against_hand_counts(hand_made_db: Path):
+    """cohort_baseline for the hand-made patients, counted and interpolated by hand.
+
+    Analysable: A-F (G, H, I are excluded). Risk: A high, B standard, C-F unknown.
+    """
+    got = {
+        (row[0], row[1], row[2]): row[3:]
+        for row in rows(
+            hand_made_db,
+            "select cytogenetic_risk, characteristic, category, n_group, n_patients, percent, "
+            "median, lower_quartile, upper_quartile from marts.cohort_baseline",
+        )
+    }
+    none = (None, None, None)
+    assert got["all", "patients", "analysable"] == (6, 6, None, *none)
+    assert got["all", "patients", "excluded from analysis"] == (6, 3, None, *none)
+    assert got["all", "sex", "F"] == (6, 3, 50.0, *none)  # A, C, E
+    assert got["all", "iss_stage", "II"] == (6, 2, 33.3, *none)  # B, F
+    assert got["all", "iss_stage", "III"] == (6, 1, 16.7, *none)  # C
+    # PFS events: A (progression), B and E (death), F; C's come after the cut-off.
+    assert got["all", "progression or death (PFS event)", "yes"] == (6, 4, 66.7, *none)
+    assert got["all", "death (OS event)", "yes"] == (6, 3, 50.0, *none)  # B, E, F
+    # Ages 60..65: R type 7 quartiles at positions 1.25, 2.5 and 3.75 of the sorted six.
+    assert got["all", "age_at_diagnosis (years)", None] == (6, 6, None, 62.5, 61.25, 63.75)
+    # OS days 0, 365, 546, 730, 912, 912 -> 638, 410.25, 866.5 days.
+    os_years = got["all", "observation time, OS (years)", None]
+    assert os_years[:3] == (6, 6, None)
+    assert os_years[3:] == pytest.approx((638 / 365.25, 410.25 / 365.25, 866.5 / 365.25))
+    assert got["high", "patients", "analysable"][:2] == (1, 1)  # A
+    assert got["standard", "age_at_diagnosis (years)", None][3] == 61.0  # B alone
+    assert got["unknown", "sex", "M"] == (4, 2, 50.0, *none)  # D, F of C-F
+
+
 def test_cytogenetic_risk_and_spellings(hand_made_db: Path):
     got = {
         row[0]: row[1:]

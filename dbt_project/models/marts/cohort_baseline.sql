@@ -50,80 +50,59 @@ categorical as (
         count(*) filter (where is_excluded) as n_patients
     from analysable
     group by cytogenetic_risk
+    {%- for display_order, column in [(4, 'sex'), (5, 'iss_stage')] %}
     union all
     select
-        4 as display_order,
-        'sex' as characteristic,
-        coalesce(sex, 'missing') as category,
+        {{ display_order }} as display_order,
+        '{{ column }}' as characteristic,
+        coalesce({{ column }}, 'missing') as category,
         cytogenetic_risk,
         any_value(n_group) as n_group,
         count(*) as n_patients
     from analysable
     where not is_excluded
-    group by cytogenetic_risk, coalesce(sex, 'missing')
+    group by cytogenetic_risk, coalesce({{ column }}, 'missing')
+    {%- endfor %}
+    {%- for display_order, characteristic, flag in [
+        (6, 'progression or death (PFS event)', 'is_pfs_event'),
+        (7, 'death (OS event)', 'is_os_event'),
+    ] %}
     union all
     select
-        5 as display_order,
-        'iss_stage' as characteristic,
-        coalesce(iss_stage, 'missing') as category,
-        cytogenetic_risk,
-        any_value(n_group) as n_group,
-        count(*) as n_patients
-    from analysable
-    where not is_excluded
-    group by cytogenetic_risk, coalesce(iss_stage, 'missing')
-    union all
-    select
-        6 as display_order,
-        'progression or death (PFS event)' as characteristic,
+        {{ display_order }} as display_order,
+        '{{ characteristic }}' as characteristic,
         'yes' as category,
         cytogenetic_risk,
         any_value(n_group) as n_group,
-        count(*) filter (where is_pfs_event) as n_patients
+        count(*) filter (where {{ flag }}) as n_patients
     from analysable
     where not is_excluded
     group by cytogenetic_risk
-    union all
-    select
-        7 as display_order,
-        'death (OS event)' as characteristic,
-        'yes' as category,
-        cytogenetic_risk,
-        any_value(n_group) as n_group,
-        count(*) filter (where is_os_event) as n_patients
-    from analysable
-    where not is_excluded
-    group by cytogenetic_risk
+    {%- endfor %}
 ),
 
 continuous as (
-    select
-        3 as display_order,
-        'age_at_diagnosis (years)' as characteristic,
-        cast(null as varchar) as category,
-        cytogenetic_risk,
-        any_value(n_group) as n_group,
-        count(age_at_diagnosis) as n_patients,
-        quantile_cont(age_at_diagnosis, 0.5) as median,
-        quantile_cont(age_at_diagnosis, 0.25) as lower_quartile,
-        quantile_cont(age_at_diagnosis, 0.75) as upper_quartile
-    from analysable
-    where not is_excluded
-    group by cytogenetic_risk
+    {%- for display_order, characteristic, column in [
+        (3, 'age_at_diagnosis (years)', 'age_at_diagnosis'),
+        (8, 'observation time, OS (years)', 'os_years'),
+    ] %}
+    {%- if not loop.first %}
     union all
+    {%- endif %}
     select
-        8 as display_order,
-        'observation time, OS (years)' as characteristic,
+        {{ display_order }} as display_order,
+        '{{ characteristic }}' as characteristic,
         cast(null as varchar) as category,
         cytogenetic_risk,
         any_value(n_group) as n_group,
-        count(os_years) as n_patients,
-        quantile_cont(os_years, 0.5) as median,
-        quantile_cont(os_years, 0.25) as lower_quartile,
-        quantile_cont(os_years, 0.75) as upper_quartile
+        count({{ column }}) as n_patients,
+        quantile_cont({{ column }}, 0.5) as median,
+        quantile_cont({{ column }}, 0.25) as lower_quartile,
+        quantile_cont({{ column }}, 0.75) as upper_quartile
     from analysable
     where not is_excluded
     group by cytogenetic_risk
+    {%- endfor %}
 ),
 
 combined as (
