@@ -1,8 +1,7 @@
 """How a p-value is printed: one rule for the figures, the report and the terminal.
 
-Three-decimal p-values with a floor of ``<0.001`` are the convention of clinical
-journals (and of the reference study); a missing or undefined p (NULL, NaN) is said to
-be missing rather than shown as a number.
+Three decimals with a floor of ``<0.001``, a common convention of clinical journals; a
+missing or undefined p (NULL, NaN) is said to be missing rather than shown as a number.
 """
 
 from __future__ import annotations

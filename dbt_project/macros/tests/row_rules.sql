@@ -18,7 +18,7 @@
     {%- endif %}
 
     select
-        '{{ rule["name"] }}' as failed_rule,
+        '{{ rule["name"] | replace("'", "''") }}' as failed_rule,
         *
     from {{ model }}
     where
