@@ -131,7 +131,14 @@ def measure(
 ) -> dict[str, float]:
     """Medians over ``repeats`` of each steady-state figure (this VM's timings wander)."""
     db_path, pristine = prepare(work, patients=patients, genes=genes)
-    cli_first = run_cli_build(db_path)  # full parse: the first build of a warehouse
+    cli_first = [run_cli_build(db_path)]  # full parse: the first build of a warehouse
+    # More first builds, each on a new copy of the ingested warehouse (a folder of its
+    # own, so no parse cache): the one-off cost a user meets once per warehouse.
+    for index in range(1, repeats):
+        fresh = work / f"first-{index}" / db_path.name
+        fresh.parent.mkdir()
+        shutil.copyfile(pristine, fresh)
+        cli_first.append(run_cli_build(fresh))
     # Later builds parse partially (the first left dbt's parse cache), as every
     # build after the first does: the real command, then the same build in a
     # measuring child for the breakdown and the peak memory.
@@ -147,7 +154,7 @@ def measure(
         key: statistics.median(inside[key] or 0.0 for inside, _ in insides) for key in insides[0][0]
     }
     figures |= {
-        "cli_wall": cli_first,
+        "cli_wall": statistics.median(cli_first),
         "cli_again": statistics.median(cli_again),
         "process_wall": statistics.median(wall for _, wall in insides),
         "baseline_seconds": statistics.median(run["seconds"] for run in baselines),
@@ -160,7 +167,8 @@ def measure(
     if repeats > 1:
         print(
             f"  over {repeats} runs: cohort build again {min(cli_again):.2f}-"
-            f"{max(cli_again):.2f} s, dbt's own work {own_work[0]:.2f}-{own_work[-1]:.2f} s"
+            f"{max(cli_again):.2f} s, first {min(cli_first):.2f}-{max(cli_first):.2f} s, "
+            f"dbt's own work {own_work[0]:.2f}-{own_work[-1]:.2f} s"
         )
     return figures
 
