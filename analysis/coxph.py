@@ -25,6 +25,8 @@ import numpy as np
 LOGLIK_TOLERANCE = 1e-12
 STEP_TOLERANCE = 1e-9
 MAX_ITERATIONS = 60
+#: A step that lowers the log-likelihood is halved, at most this many times.
+MAX_HALVINGS = 20
 #: |coefficient| beyond this means a monotone likelihood (separation): no finite MLE.
 DIVERGED = 30.0
 
@@ -115,7 +117,7 @@ def fit_efron(x: np.ndarray, time: np.ndarray, event: np.ndarray) -> CoxFit:
         candidate = coef + step
         new = _efron_terms(centred, centred @ candidate, groups)
         halvings = 0
-        while new[0] < loglik - 1e-12 * abs(loglik) and halvings < 20:
+        while new[0] < loglik - LOGLIK_TOLERANCE * abs(loglik) and halvings < MAX_HALVINGS:
             step /= 2.0
             candidate = coef + step
             new = _efron_terms(centred, centred @ candidate, groups)

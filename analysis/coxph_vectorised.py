@@ -14,10 +14,14 @@ from typing import Protocol
 
 import numpy as np
 
-from analysis.coxph import DIVERGED, LOGLIK_TOLERANCE, MAX_ITERATIONS, STEP_TOLERANCE
+from analysis.coxph import (
+    DIVERGED,
+    LOGLIK_TOLERANCE,
+    MAX_HALVINGS,
+    MAX_ITERATIONS,
+    STEP_TOLERANCE,
+)
 
-#: Step halvings per Newton-Raphson iteration, as analysis.coxph.fit_efron.
-MAX_HALVINGS = 20
 #: Below this |beta| the Efron log-likelihood may multiply four terms before the log.
 _PRODUCT_SAFE_BETA = 40.0
 

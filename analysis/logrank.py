@@ -14,6 +14,11 @@ import numpy as np
 
 from analysis.distributions import chi2_sf
 
+#: Relative tolerance for the rank and the generalised inverse of the k-group covariance.
+PINV_RCOND = 1e-10
+#: A trend-test variance at or below this carries no information ("no_events").
+ZERO_VARIANCE = 1e-12
+
 
 @dataclass(frozen=True)
 class TestResult:
@@ -109,10 +114,10 @@ def logrank_test(time: np.ndarray, event: np.ndarray, groups: np.ndarray) -> Tes
     if observed.sum() == 0:
         return TestResult(None, None, None, "no_events", tuple(observed), tuple(expected))
     difference = observed - expected
-    rank = int(np.linalg.matrix_rank(covariance, tol=1e-10 * max(1.0, covariance.max())))
+    rank = int(np.linalg.matrix_rank(covariance, tol=PINV_RCOND * max(1.0, covariance.max())))
     if rank == 0:
         return TestResult(None, None, None, "no_events", tuple(observed), tuple(expected))
-    statistic = float(difference @ np.linalg.pinv(covariance, rcond=1e-10) @ difference)
+    statistic = float(difference @ np.linalg.pinv(covariance, rcond=PINV_RCOND) @ difference)
     df = len(levels) - 1
     return TestResult(
         statistic, df, chi2_sf(float(statistic), int(df)), "ok", tuple(observed), tuple(expected)
@@ -143,7 +148,7 @@ def logrank_trend_test(time: np.ndarray, event: np.ndarray, scores: np.ndarray) 
     weights = np.asarray(levels, dtype=float)
     u = float(weights @ (observed - expected))
     variance = float(weights @ covariance @ weights)
-    if variance <= 1e-12:
+    if variance <= ZERO_VARIANCE:
         return TestResult(None, None, None, "no_events", tuple(observed), tuple(expected))
     statistic = u * u / variance
     return TestResult(

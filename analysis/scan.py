@@ -43,6 +43,7 @@ import polars as pl
 from analysis.coxph_vectorised import efron_terms, newton_raphson
 from analysis.distributions import chi2_sf_array, erfc_array
 from analysis.groups import GROUPINGS
+from analysis.logrank import PINV_RCOND, ZERO_VARIANCE
 
 #: q25, q50, q75: the study's quartile convention, defined once in analysis.groups.
 QUARTILE_PROBABILITIES = np.asarray(GROUPINGS["quartiles"][0])
@@ -55,9 +56,6 @@ CHUNK_GENES = 512
 WALD_Z = 1.959963984540054
 #: Events per variable below which a fitted model is flagged (analysis.cox, Peduzzi 1996).
 MIN_EVENTS_PER_VARIABLE = 10
-#: Rank tolerances of analysis.logrank (generalised inverse, zero variance).
-PINV_RCOND = 1e-10
-ZERO_VARIANCE = 1e-12
 
 #: Group counts are packed 16 bits per quartile into one int64 (Q1 in the lowest bits).
 _FIELD_BITS = 16

@@ -3,10 +3,12 @@
 For each cohort: simulate, ingest, then
 
 * **cohort build** - the real command in a fresh process: wall time as a user sees it
-  (interpreter start, imports, dbt parse, run, report); first with a full dbt parse,
-  then again (partial parse, as every later build) in a child that reports the
-  breakdown and its peak memory (``VmHWM``; ``ru_maxrss`` would include the
-  benchmark's own peak, inherited across fork);
+  (interpreter start, imports, dbt parse, run, report). First builds (full dbt parse)
+  on ``--repeats`` new copies of the ingested warehouse; then ``--repeats`` builds of
+  one warehouse again (partial parse, as every later build), and as many in a child
+  that reports the breakdown and its peak memory (``VmHWM``; ``ru_maxrss`` would
+  include the benchmark's own peak, inherited across fork). Medians are reported, with
+  the range, because timings on a shared VM wander; the scale cohort runs once;
 * **baseline** - the same SQL without dbt, measured in the same run: every statement
   dbt executed (seeds loaded with ``read_csv``, then each model's and test's compiled
   SQL from ``run_results.json``, tests stored as tables as ``store_failures`` does), in
@@ -21,7 +23,7 @@ per-node macros and metadata queries, artifacts). It is printed with dbt's own s
 Targets: demo build <= 6 s wall with dbt's own work < 2 s; scale build <= 60 s wall and
 < 3 GB peak.
 
-Usage: ``python benchmarks/build.py [--skip-scale] [--patients 1000] [--genes 20000]``
+Usage: ``python benchmarks/build.py [--skip-scale] [--repeats 3] [--patients 1000] [--genes 20000]``
 """
 
 from __future__ import annotations
