@@ -20,12 +20,13 @@ export GX_ANALYTICS_ENABLED := false
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test lint format bench clean-env help
+.PHONY: demo test lint format bench r-reference clean-env help
 
 help:
 	@echo "make demo   - set up and run the whole pipeline (cohort run) on the simulated demo cohort"
 	@echo "make test   - set up and run lint (ruff, sqlfluff) plus the whole test suite"
 	@echo "make bench  - run the benchmarks under benchmarks/"
+	@echo "make r-reference - regenerate tests/reference/r/*.json with R (needs R; see its README)"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -63,6 +64,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/pipeline.py
 	$(BIN)/python benchmarks/scan.py
 	$(BIN)/python benchmarks/scan_core.py
+
+# R reference values (tests/reference/r/README.md): needs R with survival, Hmisc and coxphf;
+# make test reads the committed JSON and never needs R.
+r-reference:
+	for script in tests/reference/r/*.R; do Rscript "$$script" || exit 1; done
 
 clean-env:
 	rm -rf $(VENV) $(TOOLS)

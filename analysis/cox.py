@@ -3,13 +3,14 @@
 Conventions (docs/statistics.md, "Cox"): Efron ties (lifelines' and R's default), Newton-
 Raphson to a relative log-likelihood change of 1e-12 (:mod:`analysis.coxph`, numpy; equal
 to lifelines at ``precision = r_precision = 1e-12`` and to published R output in the
-tests), 95% Wald intervals and Wald p-values,
-proportional-hazards test on Schoenfeld residuals with the Kaplan-Meier time transform
-(R ``cox.zph``'s default ``transform = "km"``).
+tests), 95% Wald intervals and Wald p-values, and the proportional-hazards test of R
+survival >= 3.0 ``cox.zph`` (score test, left-continuous Kaplan-Meier time transform,
+:mod:`analysis.zph`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,6 +38,11 @@ class CoxTerm:
     ci_upper: float | None
     p_value: float | None
     ph_test_p: float | None
+    #: This term's own status when it differs from the model's (e.g. a covariate
+    #: estimated while the biomarker term is not estimable); None = the model's status.
+    status: str | None = None
+    #: Why this term has no estimate, or how it was estimated, in words.
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,17 +80,133 @@ def _empty(
     return CoxResult(rows, n, events, epv, None, None, status, tuple(notes))
 
 
-def _degenerate_terms(frame: pd.DataFrame, event_col: str, terms: Sequence[str]) -> list[str]:
-    """0/1 terms one of whose levels has no events (the estimate would be +/- infinity)."""
-    found = []
+def _degenerate_terms(
+    frame: pd.DataFrame, event_col: str, terms: Sequence[str]
+) -> dict[str, float]:
+    """0/1 terms one of whose levels has no events (the estimate would be +/- infinity),
+    with that level (1.0 or 0.0)."""
+    found: dict[str, float] = {}
     for term in terms:
         column = frame[term]
         if set(np.unique(column)) <= {0, 1}:
-            events_at_one = frame.loc[column == 1, event_col].sum()
-            events_at_zero = frame.loc[column == 0, event_col].sum()
-            if events_at_one == 0 or events_at_zero == 0:
-                found.append(term)
+            for level in (1.0, 0.0):
+                if frame.loc[column == level, event_col].sum() == 0:
+                    found[term] = level
+                    break
     return found
+
+
+def _limit_fit(
+    data: pd.DataFrame,
+    duration_col: str,
+    event_col: str,
+    terms: Sequence[str],
+    degenerate: dict[str, float],
+    reference_terms: Sequence[str],
+    reference_degenerate: bool,
+    *,
+    min_events_per_variable: float,
+    ph_test: bool,
+    notes: list[str],
+) -> CoxResult:
+    """The other terms' MLE when some 0/1 terms have a level without events.
+
+    Such a term's coefficient diverges (monotone likelihood); the patients of its
+    event-free level then drop out of every risk set, so the profile likelihood of the
+    other coefficients tends to the partial likelihood of the remaining patients. Their
+    MLE there is the limit of the joint MLE (what R ``coxph`` approaches with its
+    "coefficient may be infinite" warning), reported with the reason; the diverging terms
+    get no estimate.
+    """
+    keep = np.ones(len(data), dtype=bool)
+    for term, level in degenerate.items():
+        keep &= data[term].to_numpy() != level
+    nuisance: list[str] = []
+    if reference_degenerate:
+        keep &= (data[list(reference_terms)] != 0).any(axis=1).to_numpy()
+        # Each remaining patient is in one non-reference group: the first present group
+        # becomes the baseline and the others stay in the model as unreported nuisance
+        # terms, so that the covariates are still adjusted for the grouping.
+        present = [t for t in reference_terms if data.loc[keep, t].sum() > 0]
+        nuisance = present[1:]
+    subset = data.loc[keep].reset_index(drop=True)
+    blocked = set(degenerate) | (set(reference_terms) if reference_degenerate else set())
+    estimable = [t for t in terms if t not in blocked and subset[t].nunique() > 1]
+    first_event = data.loc[data[event_col] > 0, duration_col].min()
+    reasons = {
+        term: (
+            f"not estimable: the patients with {term} = {level:g} are all censored before "
+            "the first event, so the data carry no information on this hazard ratio"
+            if data.loc[data[term] == level, duration_col].max() < first_event
+            else f"not estimable: no events among the patients with {term} = {level:g}, so "
+            f"the hazard ratio is {'0' if level == 1.0 else 'infinite'} (monotone likelihood)"
+        )
+        for term, level in degenerate.items()
+    }
+    for term in reference_terms if reference_degenerate else ():
+        reasons.setdefault(
+            term,
+            "not estimable: the reference group has no events, so the hazard ratio is "
+            "infinite (monotone likelihood)",
+        )
+    limit = None
+    if estimable:
+        limit = cox_model(
+            subset,
+            duration_col,
+            event_col,
+            [*estimable, *nuisance],
+            min_events_per_variable=min_events_per_variable,
+            ph_test=ph_test,
+        )
+    dropped = ", ".join(sorted(blocked))
+    rows = []
+    for term in terms:
+        fitted = limit.term(term) if limit is not None and term in estimable else None
+        if limit is not None and fitted is not None and fitted.coef is not None:
+            note = (
+                f"estimated without {dropped} (not estimable): the fit on the "
+                f"{len(subset)} patients outside its event-free level, the limit of the joint "
+                "maximum likelihood"
+            )
+            rows.append(
+                dataclasses.replace(
+                    fitted, status=fitted.status or limit.status, note=fitted.note or note
+                )
+            )
+        else:
+            reason = reasons.get(
+                term,
+                f"not estimable jointly with {dropped}: constant "
+                "among the patients outside the event-free level(s)",
+            )
+            rows.append(
+                CoxTerm(
+                    term,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    "no_events_in_group" if term in blocked else "single_group",
+                    reason,
+                )
+            )
+    notes.append(f"no events in a level of: {dropped}")
+    events = int(data[event_col].sum())
+    epv = events / len(terms)
+    return CoxResult(
+        tuple(rows),
+        len(data),
+        events,
+        epv,
+        limit.ph_test_global_p if limit is not None else None,
+        None,
+        "no_events_in_group",
+        tuple(notes),
+    )
 
 
 def cox_model(
@@ -113,9 +235,8 @@ def cox_model(
     min_events_per_variable : float
         Below this, status "few_events_per_variable" (results still reported).
     ph_test : bool
-        Run the Schoenfeld-residual test (lifelines ``proportional_hazard_test`` with
-        ``time_transform="km"``, the Grambsch-Therneau approximation used by R's
-        ``cox.zph`` before survival 3.0).
+        Run the proportional-hazards test of R survival >= 3.0 ``cox.zph`` (per term and
+        global; :func:`_ph_test`).
 
     Returns
     -------
@@ -138,14 +259,25 @@ def cox_model(
         notes.append(f"constant terms: {constant}")
         return _empty(terms, n, events, epv, "single_group", notes)
     degenerate = _degenerate_terms(data, event_col, terms)
-    if (
-        reference_terms
-        and data.loc[(data[list(reference_terms)] == 0).all(axis=1), event_col].sum() == 0
-    ):
-        degenerate.append("reference group")
-    if degenerate:
-        notes.append(f"no events in a level of: {degenerate}")
-        return _empty(terms, n, events, epv, "no_events_in_group", notes)
+    reference_degenerate = bool(reference_terms) and (
+        data.loc[(data[list(reference_terms)] == 0).all(axis=1), event_col].sum() == 0
+    )
+    if reference_degenerate:
+        for term in reference_terms:  # "Qk vs Q1" diverges for every k, not as a level
+            degenerate.pop(term, None)
+    if degenerate or reference_degenerate:
+        return _limit_fit(
+            data,
+            duration_col,
+            event_col,
+            terms,
+            degenerate,
+            reference_terms,
+            reference_degenerate,
+            min_events_per_variable=min_events_per_variable,
+            ph_test=ph_test,
+            notes=notes,
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # overflow in a diverging fit is reported below
         fit = fit_efron(
@@ -157,7 +289,14 @@ def cox_model(
         notes.append("Newton-Raphson did not converge (monotone likelihood?)")
         return _empty(terms, n, events, epv, "did_not_converge", notes)
     ph_terms, ph_global = (
-        _ph_test(fit, data[duration_col].to_numpy(), data[event_col].to_numpy() > 0, terms, notes)
+        _ph_test(
+            data[terms].to_numpy(),
+            data[duration_col].to_numpy(),
+            data[event_col].to_numpy() > 0,
+            fit.coef,
+            terms,
+            notes,
+        )
         if ph_test
         else ({}, None)
     )
@@ -186,40 +325,25 @@ def cox_model(
 
 
 def _ph_test(
-    fit: object,
+    x: np.ndarray,
     durations: np.ndarray,
     observed: np.ndarray,
+    coef: np.ndarray,
     terms: Sequence[str],
     notes: list[str],
-) -> tuple[dict[str, float], float | None]:
-    """Per-term and global Schoenfeld-residual tests; a failure becomes a note.
+) -> tuple[dict[str, float | None], float | None]:
+    """Per-term and global proportional-hazards tests; an undefined test becomes a note.
 
-    Grambsch-Therneau statistics on the scaled Schoenfeld residuals r and the centred,
-    transformed death times g ("km": 1 - KM(t), R ``cox.zph`` before survival 3.0):
-    per term ``(g'r_k)^2 / (d V_kk sum g^2)`` (the formula of lifelines'
-    ``proportional_hazard_test``, tested against it) and globally
-    ``(g'r) V^-1 (g'r)' / (d sum g^2)``, with V the coefficient covariance and d the
-    number of deaths.
+    R survival >= 3.0 ``cox.zph(fit, transform = "km")``: the score test for adding
+    ``x * g(t)`` at the fitted coefficients, g the left-continuous 1 - KM(t-) of the
+    pooled data, Efron weights as the fit (:func:`analysis.zph.cox_zph`, equal to R's
+    output in ``tests/reference/test_r_cox_zph.py``).
     """
-    from analysis.distributions import chi2_sf
-    from analysis.survival import km_curve
+    from analysis.zph import cox_zph
 
-    curve = km_curve(durations, observed)
-    grid = curve["time_days"].to_numpy()
-    survival = curve["survival"].to_numpy()
-    times = 1.0 - survival[np.searchsorted(grid, fit.death_times, side="right") - 1]
-    scaled = fit.scaled_schoenfeld()
-    variance = fit.variance
-    deaths = float(len(fit.death_times))
-    centred = times - times.mean()
-    spread = float(np.sum(centred**2))
-    if spread == 0.0:
-        notes.append("proportional-hazards test undefined (all deaths at one time)")
+    result = cox_zph(x, durations, observed, coef, ties="efron", transform=PH_TIME_TRANSFORM)
+    if result.status != "ok":
+        notes.append(f"proportional-hazards test undefined ({result.status})")
         return {}, None
-    weighted = centred @ scaled
-    per_term = weighted**2 / (deaths * np.diag(variance) * spread)
-    statistic = float(weighted @ np.linalg.solve(variance, weighted)) / (deaths * spread)
-    return (
-        {term: chi2_sf(float(value), 1) for term, value in zip(terms, per_term, strict=True)},
-        chi2_sf(statistic, len(terms)),
-    )
+    per_term = {term: test.p_value for term, test in zip(terms, result.terms, strict=True)}
+    return per_term, result.global_test.p_value

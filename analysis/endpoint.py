@@ -20,6 +20,9 @@ from analysis.interaction import interaction_test
 from analysis.logrank import TestResult, logrank_test, logrank_trend_test
 from analysis.survival import CURVE_COLUMNS, km_at, km_curve, median_survival
 
+#: Statuses of a maximum-likelihood fit for which ``firth="auto"`` adds the Firth rows.
+FIRTH_WHEN = ("no_events_in_group", "did_not_converge")
+
 __all__ = ["GroupAnalysis", "analyse_groups", "interaction_test", "valid_rows"]
 
 GROUP_SUMMARY_SCHEMA = {
@@ -38,6 +41,7 @@ LANDMARK_SCHEMA = {
     "survival": pl.Float64,
     "ci_lower": pl.Float64,
     "ci_upper": pl.Float64,
+    "ci_status": pl.String,
     "ci_method": pl.String,
 }
 LOGRANK_SCHEMA = {
@@ -49,6 +53,7 @@ LOGRANK_SCHEMA = {
 }
 COX_SCHEMA = {
     "model": pl.String,
+    "method": pl.String,
     "term": pl.String,
     "hazard_ratio": pl.Float64,
     "ci_lower": pl.Float64,
@@ -60,6 +65,7 @@ COX_SCHEMA = {
     "ph_test_p": pl.Float64,
     "ph_test_global_p": pl.Float64,
     "status": pl.String,
+    "note": pl.String,
 }
 
 
@@ -94,6 +100,7 @@ def analyse_groups(
     landmarks_days: Sequence[float],
     ci_method: str = "log-log",
     covariates: pd.DataFrame | None = None,
+    firth: str = "auto",
 ) -> GroupAnalysis:
     """Kaplan-Meier, landmarks, medians, log-rank (and trend), Cox for one grouping.
 
@@ -113,6 +120,10 @@ def analyse_groups(
     covariates : pd.DataFrame, optional
         Numeric adjustment columns aligned row by row with the arrays; when given, an
         "adjusted" Cox model (group dummies + these columns, complete cases) is added.
+    firth : {"auto", "always", "never"}
+        Firth-penalised Cox rows (``method = "firth"``, :mod:`analysis.firth`) next to the
+        maximum-likelihood ones: where the MLE does not exist ("auto"), for every model,
+        or never.
 
     Returns
     -------
@@ -138,7 +149,8 @@ def analyse_groups(
         if n == 0:
             summary_rows.append((label, 0, 0, None, None, None, "empty_group"))
             landmark_rows += [
-                (label, float(t), 0, None, None, None, ci_method) for t in landmarks_days
+                (label, float(t), 0, None, None, None, "empty_group", ci_method)
+                for t in landmarks_days
             ]
             continue
         curve = km_curve(times[in_group], events[in_group], ci_method=ci_method)
@@ -156,9 +168,11 @@ def analyse_groups(
             schema={"group_label": pl.String} | {c: pl.Float64 for c in CURVE_COLUMNS}
         )
     )
-    cox_frames = [_univariable_cox(times, events, group, order)]
+    cox_frames = [_univariable_cox(times, events, group, order, firth)]
     if covariates is not None:
-        cox_frames.append(_adjusted_cox(times, events, group, order, covariates[keep], notes))
+        cox_frames.append(
+            _adjusted_cox(times, events, group, order, covariates[keep], notes, firth)
+        )
     return GroupAnalysis(
         group_summary=pl.DataFrame(summary_rows, schema=GROUP_SUMMARY_SCHEMA, orient="row"),
         km_landmarks=pl.DataFrame(landmark_rows, schema=LANDMARK_SCHEMA, orient="row"),
@@ -201,6 +215,7 @@ def _cox_rows(model: str, result: CoxResult, order: list[str], extra: Sequence[s
         rows.append(
             (
                 model,
+                "mle",
                 names[term.term],
                 term.hazard_ratio,
                 term.ci_lower,
@@ -211,36 +226,122 @@ def _cox_rows(model: str, result: CoxResult, order: list[str], extra: Sequence[s
                 result.events_per_variable,
                 term.ph_test_p,
                 result.ph_test_global_p,
-                result.status,
+                term.status or result.status,
+                _readable(term.note, order),
             )
         )
     return rows
 
 
+def _readable(note: str | None, order: list[str]) -> str | None:
+    """A Cox note in the groups' words: "no events in Q1 (the reference group)"
+    rather than in terms of the 0/1 design columns."""
+    if note is None:
+        return None
+    note = note.replace("the reference group has", f"{order[0]}, the reference group, has")
+    for label in order[1:]:
+        note = note.replace(f"among the patients with {label} = 1", f"in {label}")
+        note = note.replace(f"the patients with {label} = 1 are", f"the patients of {label} are")
+    return note
+
+
 def _fit_groups(
-    model: str, frame: pd.DataFrame, order: list[str], extra: Sequence[str]
+    model: str, frame: pd.DataFrame, order: list[str], extra: Sequence[str], firth: str
 ) -> pl.DataFrame:
-    """Fit one model; groups of size 0 and impossible contrasts become status rows."""
+    """Fit one model; groups of size 0 and impossible contrasts become status rows.
+
+    ``firth`` ("auto", "always", "never"): whether Firth-penalised rows
+    (``method = "firth"``) follow the maximum-likelihood rows; "auto" adds them where the
+    MLE does not exist (a group without events: monotone likelihood).
+    """
     sizes = {label: int(frame[label].sum()) for label in order[1:]}
     reference_size = int((frame[order[1:]] == 0).all(axis=1).sum())
     present = [label for label in order[1:] if sizes[label] > 0]
     n, n_events = len(frame), int(frame["event"].sum())
     if len(present) + (reference_size > 0) < 2 or reference_size == 0:
         status = "single_group" if len(present) + (reference_size > 0) < 2 else "empty_group"
-        return _status_rows(model, order, order[1:], extra, n, n_events, status)
+        with_patients = [order[0]] * (reference_size > 0) + present
+        note = (
+            f"not estimable: only {', '.join(with_patients) or 'no group'} has patients"
+            if status == "single_group"
+            else f"not estimable: {order[0]}, the reference group, has no patients"
+        )
+        return _status_rows(model, order, order[1:], extra, n, n_events, status, note)
     result = cox_model(frame, "time", "event", [*present, *extra], reference_terms=present)
-    fitted = pl.DataFrame(_cox_rows(model, result, order, extra), schema=COX_SCHEMA, orient="row")
+    parts = [pl.DataFrame(_cox_rows(model, result, order, extra), schema=COX_SCHEMA, orient="row")]
+    if firth == "always" or (firth == "auto" and result.status in FIRTH_WHEN):
+        parts.append(_firth_rows(model, frame, [*present, *extra], order))
     missing = [label for label in order[1:] if sizes[label] == 0]
-    if not missing:
-        return fitted
-    empty = _status_rows(model, order, missing, (), n, n_events, "empty_group")
+    if missing:
+        note = "not estimable: the group has no patients"
+        parts.append(_status_rows(model, order, missing, (), n, n_events, "empty_group", note))
+    if len(parts) == 1:
+        return parts[0]
     term_order = [_term_name(label, order[0]) for label in order[1:]] + list(extra)
     return (
-        pl.concat([fitted, empty])
+        pl.concat(parts)
         .with_columns(position=pl.col("term").replace_strict(term_order, range(len(term_order))))
-        .sort("position")
+        .sort("position", pl.col("method") != "mle", maintain_order=True)
         .drop("position")
     )
+
+
+def _firth_rows(
+    model: str, frame: pd.DataFrame, terms: list[str], order: list[str]
+) -> pl.DataFrame:
+    """Firth-penalised estimates of the same model (R ``coxphf``: Breslow ties, 95%
+    profile penalised-likelihood interval, penalised likelihood-ratio p)."""
+    from analysis.firth import fit_firth
+
+    # Patients censored before the first event are in no risk set at an event time: they
+    # add nothing to the (penalised) partial likelihood, and a group made only of them
+    # has no estimate at all, penalised or not (its information is 0).
+    informative = frame["time"] >= frame.loc[frame["event"] > 0, "time"].min()
+    used = frame.loc[informative]
+    silent = [t for t in terms if used[t].nunique() < 2]
+    fitted = [t for t in terms if t not in silent]
+    names = {label: _term_name(label, order[0]) for label in order[1:]}
+    epv = int(frame["event"].sum()) / len(terms)
+    reasons = {
+        t: f"not estimable: the patients of {t} are all censored before the first event"
+        if t in names
+        else f"not estimable: {t} does not vary among the patients at risk at an event time"
+        for t in silent
+    }
+    rows = [
+        (model, "firth", names.get(t, t), None, None, None, None, len(frame),
+         int(frame["event"].sum()), epv, None, None, "no_events_in_group", reasons[t])
+        for t in silent
+    ]  # fmt: skip
+    if not fitted:
+        return pl.DataFrame(rows, schema=COX_SCHEMA, orient="row")
+    fit = fit_firth(
+        used[fitted].to_numpy(dtype=float),
+        used["time"].to_numpy(dtype=float),
+        used["event"].to_numpy(dtype=float),
+        terms=fitted,
+    )
+    note = "; ".join(fit.notes) or None
+    rows += [
+        (
+            model,
+            "firth",
+            names.get(term.term, term.term),
+            term.hazard_ratio,
+            term.ci_lower,
+            term.ci_upper,
+            term.p_value,
+            len(frame),
+            fit.events,
+            epv,
+            None,
+            None,
+            fit.status,
+            note,
+        )
+        for term in fit.terms
+    ]
+    return pl.DataFrame(rows, schema=COX_SCHEMA, orient="row")
 
 
 def _status_rows(
@@ -251,23 +352,24 @@ def _status_rows(
     n: int,
     n_events: int,
     status: str,
+    note: str | None = None,
 ) -> pl.DataFrame:
     """Rows without estimates (None, never NaN) that say why."""
     names = [_term_name(label, order[0]) for label in labels] + list(extra)
     rows = [
-        (model, name, None, None, None, None, n, n_events, None, None, None, status)
+        (model, "mle", name, None, None, None, None, n, n_events, None, None, None, status, note)
         for name in names
     ]
     return pl.DataFrame(rows, schema=COX_SCHEMA, orient="row")
 
 
 def _univariable_cox(
-    times: np.ndarray, events: np.ndarray, group: np.ndarray, order: list[str]
+    times: np.ndarray, events: np.ndarray, group: np.ndarray, order: list[str], firth: str
 ) -> pl.DataFrame:
     frame = pd.concat(
         [pd.DataFrame({"time": times, "event": events}), _dummies(group, order)], axis=1
     )
-    return _fit_groups("univariable", frame, order, ())
+    return _fit_groups("univariable", frame, order, (), firth)
 
 
 def _adjusted_cox(
@@ -277,6 +379,7 @@ def _adjusted_cox(
     order: list[str],
     covariates: pd.DataFrame,
     notes: list[str],
+    firth: str,
 ) -> pl.DataFrame:
     extra = [str(column) for column in covariates.columns]
     clash = set(extra) & {"time", "event", *order}
@@ -293,4 +396,4 @@ def _adjusted_cox(
     complete = frame.dropna()
     if len(complete) < len(frame):
         notes.append(f"adjusted model: {len(frame) - len(complete)} rows with missing covariates")
-    return _fit_groups("adjusted", complete.reset_index(drop=True), order, extra)
+    return _fit_groups("adjusted", complete.reset_index(drop=True), order, extra, firth)

@@ -32,6 +32,8 @@ INTERACTION_SCHEMA = {
     "lrt_df": pl.Int64,
     "lrt_p_value": pl.Float64,
     "status": pl.String,
+    "method": pl.String,
+    "note": pl.String,
 }
 
 
@@ -43,6 +45,7 @@ def interaction_test(
     subgroup: np.ndarray,
     *,
     subgroup_order: Sequence[str] | None = None,
+    subgroup_name: str = "subgroup",
 ) -> pl.DataFrame:
     """Cox test of a group x subgroup interaction (likelihood-ratio p reported).
 
@@ -54,6 +57,10 @@ def interaction_test(
         Subgroup label per patient (e.g. "standard"/"high" cytogenetic risk); None = missing.
     subgroup_order : sequence of str, optional
         Reference subgroup first; default: sorted distinct labels.
+    subgroup_name : str
+        The subgroup variable's name, for the reason given when the test cannot be done
+        (``note``: "interaction not estimable: Q1 holds no patient with
+        cytogenetic_risk = high").
 
     Returns
     -------
@@ -62,7 +69,8 @@ def interaction_test(
         Wald HR/CI/p of that term and the model-level LRT statistic, df and p. Status as
         :class:`analysis.cox.CoxResult`; "no_events_in_group" when a group x subgroup cell
         has no events (the interaction would be infinite); "single_group" when there are
-        fewer than two groups or subgroups.
+        fewer than two groups or subgroups. ``note`` says why in words whenever there is
+        no test.
     """
     order = [str(label) for label in group_order]
     label_array = np.asarray(labels, dtype=object)
@@ -97,26 +105,41 @@ def interaction_test(
             names[column] = f"{label} vs {order[0]} x {level} vs {subs_present[0]}"
     n, n_events = len(frame), int(events.sum())
 
-    def status_frame(status: str) -> pl.DataFrame:
+    def status_frame(status: str, reason: str) -> pl.DataFrame:
         terms = list(names.values()) or ["interaction"]
+        note = f"interaction not estimable: {reason}"
+        empty = (None, None, None, None)
         rows = [
-            ("interaction", t, None, None, None, None, n, n_events, None, None, None, status)
+            ("interaction", t, *empty, n, n_events, None, None, None, status, "mle", note)
             for t in terms
         ]
         return pl.DataFrame(rows, schema=INTERACTION_SCHEMA, orient="row")
 
-    if len(groups_present) < 2 or len(subs_present) < 2 or order[0] not in groups_present:
-        return status_frame("single_group")
+    if len(groups_present) < 2 or order[0] not in groups_present:
+        present = ", ".join(groups_present) or "no group"
+        return status_frame("single_group", f"patients in {present} only")
+    if len(subs_present) < 2:
+        present = ", ".join(f"{subgroup_name} = {level}" for level in subs_present)
+        return status_frame("single_group", f"patients with {present or 'no value'} only")
     if n_events == 0:
-        return status_frame("no_events")
+        return status_frame("no_events", "no events")
     for label in groups_present:
         for level in subs_present:
-            if events[(group == label) & (sub == level)].sum() == 0:
-                return status_frame("no_events_in_group")
+            cell = (group == label) & (sub == level)
+            if not cell.any():
+                reason = f"{label} holds no patient with {subgroup_name} = {level}"
+                return status_frame("no_events_in_group", reason)
+            if events[cell].sum() == 0:
+                reason = (
+                    f"no events among the {int(cell.sum())} {label} patients with "
+                    f"{subgroup_name} = {level}"
+                )
+                return status_frame("no_events_in_group", reason)
     reduced = cox_model(frame, "time", "event", [*main, *sub_terms], ph_test=False)
     full = cox_model(frame, "time", "event", [*main, *sub_terms, *names], ph_test=False)
     if reduced.log_likelihood is None or full.log_likelihood is None:
-        return status_frame(full.status if full.log_likelihood is None else reduced.status)
+        failed = full if full.log_likelihood is None else reduced
+        return status_frame(failed.status, "; ".join(failed.warnings) or failed.status)
     statistic = max(0.0, 2.0 * (full.log_likelihood - reduced.log_likelihood))
     df = len(names)
     p_value = chi2_sf(float(statistic), int(df))
@@ -137,6 +160,8 @@ def interaction_test(
                 df,
                 p_value,
                 full.status,
+                "mle",
+                None,
             )
         )
     return pl.DataFrame(rows, schema=INTERACTION_SCHEMA, orient="row")

@@ -18,6 +18,9 @@ from analysis.distributions import chi2_sf
 PINV_RCOND = 1e-10
 #: A trend-test variance at or below this carries no information ("no_events").
 ZERO_VARIANCE = 1e-12
+#: A group's expected events count as zero at or below this (relative to the events):
+#: R ``survdiff`` counts only groups with E > 0 in its degrees of freedom.
+EXPECTED_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,9 @@ def logrank_test(time: np.ndarray, event: np.ndarray, groups: np.ndarray) -> Tes
     """k-group log-rank test (Mantel-Haenszel, hypergeometric variance; R ``survdiff``).
 
     The statistic is ``(O - E)' V^- (O - E)`` over the groups present, with V^- a
-    generalised inverse (V has rank k - 1); df = k - 1. Invariant to the labels' order.
+    generalised inverse; df = (number of groups with expected events > 0) - 1, as R's
+    ``survdiff`` counts them (so a group censored before the first event adds no degree
+    of freedom). Invariant to the labels' order.
 
     Parameters
     ----------
@@ -118,7 +123,11 @@ def logrank_test(time: np.ndarray, event: np.ndarray, groups: np.ndarray) -> Tes
     if rank == 0:
         return TestResult(None, None, None, "no_events", tuple(observed), tuple(expected))
     statistic = float(difference @ np.linalg.pinv(covariance, rcond=PINV_RCOND) @ difference)
-    df = len(levels) - 1
+    # R survdiff: df = number of groups with expected events > 0, minus 1. A group whose
+    # patients were all censored before the first event contributes nothing to the test.
+    df = int(np.sum(expected > EXPECTED_TOLERANCE * max(1.0, observed.sum()))) - 1
+    if df < 1:
+        return TestResult(None, None, None, "no_events", tuple(observed), tuple(expected))
     return TestResult(
         statistic, df, chi2_sf(float(statistic), int(df)), "ok", tuple(observed), tuple(expected)
     )

@@ -12,13 +12,15 @@ vectorised over genes (numpy only, no I/O), chunk by chunk to bound memory:
   on the endpoint and a PFS and an OS scan can share :func:`quartile_cutpoints`. A value
   equal to a cut point goes to the lower group (Q1 = value <= q25, ...).
 * log-rank tests with the hypergeometric variance (R ``survdiff``; Mantel 1966, Peto et
-  al. 1977): Q1 vs Q2-Q4 (1 df), the four quartiles (df = non-empty groups - 1,
-  generalised inverse) and the trend over scores 1..4, as :mod:`analysis.logrank`;
+  al. 1977): Q1 vs Q2-Q4 (1 df), the four quartiles (df = quartiles with expected
+  events > 0, minus 1, as R; generalised inverse) and the trend over scores 1..4, as
+  :mod:`analysis.logrank`;
 * the Cox model with one 0/1 covariate (1 = Q2-Q4, so the hazard ratio is Q2-Q4 vs Q1),
   Efron (1977) ties, fitted by an *exact* Newton-Raphson with the convergence rule of
   :func:`analysis.coxph.fit_efron`, for all genes at once (:mod:`analysis.coxph_vectorised`):
   no one-step or score approximation;
-* Benjamini & Hochberg (1995) q-values over genes.
+* Benjamini & Hochberg (1995) q-values over genes are computed by the caller with
+  :func:`analysis.multiplicity.benjamini_hochberg`.
 
 The work per chunk of genes: patients sorted by time once; per gene a group code per
 patient, packed into one int64 (16 bits per quartile) so that a single cumulative sum
@@ -43,7 +45,7 @@ import polars as pl
 from analysis.coxph_vectorised import efron_terms, newton_raphson
 from analysis.distributions import chi2_sf_array, erfc_array
 from analysis.groups import GROUPINGS
-from analysis.logrank import PINV_RCOND, ZERO_VARIANCE
+from analysis.logrank import EXPECTED_TOLERANCE, PINV_RCOND, ZERO_VARIANCE
 
 #: q25, q50, q75: the study's quartile convention, defined once in analysis.groups.
 QUARTILE_PROBABILITIES = np.asarray(GROUPINGS["quartiles"][0])
@@ -315,32 +317,6 @@ def quartile_scan(
     )
 
 
-def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
-    """Benjamini & Hochberg (1995) q-values, equal to R ``p.adjust(p, "BH")``.
-
-    ``q_(i) = min_{j >= i} min(1, m p_(j) / j)`` over the sorted p-values, which makes
-    the q-values monotone in p. NaN stays NaN and does not count in m (R's default
-    ``n = length(p)`` is evaluated after dropping NAs).
-    """
-    array = np.asarray(p, dtype=np.float64)
-    q = np.full(array.shape, np.nan)
-    present = ~np.isnan(array)
-    observed = array[present]
-    m = observed.size
-    if m == 0:
-        return q
-    descending = np.argsort(observed, kind="stable")[::-1]
-    ranks = np.arange(m, 0, -1, dtype=np.float64)
-    adjusted = np.minimum.accumulate(m / ranks * observed[descending])
-    result = np.empty(m)
-    result[descending] = np.minimum(adjusted, 1.0)
-    q[present] = result
-    return q
-
-
-# --- inputs -------------------------------------------------------------------------------
-
-
 def _as_matrix(values: np.ndarray) -> np.ndarray:
     matrix = np.asarray(values)
     if matrix.ndim != 2:
@@ -469,7 +445,8 @@ def _scan_chunk(
     tested = (n >= min_patients) & np.all(np.isfinite(cuts), axis=0)
     difference, covariance = _logrank_tables(tables, scratch)
     logrank = _q1_logrank(difference, covariance, tables.group_n, events, tested)
-    quartiles = _quartiles_logrank(difference, covariance, tables.group_n, events, tested)
+    expected = tables.group_events - difference
+    quartiles = _quartiles_logrank(difference, covariance, expected, events, tested)
     trend = _trend_logrank(difference, covariance, tables.group_n, events, tested)
     status = _status(tested, tables.group_n, events, tables.group_events)
     fit = status == "fit"
@@ -629,11 +606,16 @@ def _q1_logrank(
 def _quartiles_logrank(
     difference: np.ndarray,
     covariance: np.ndarray,
-    group_n: np.ndarray,
+    expected: np.ndarray,
     events: np.ndarray,
     tested: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """4-group statistic ``(O - E)' V^- (O - E)`` and df = non-empty groups - 1.
+    """4-group statistic ``(O - E)' V^- (O - E)`` and df = quartiles with E > 0, minus 1.
+
+    The degrees of freedom count only the quartiles with expected events > 0, as R
+    ``survdiff`` does (a quartile whose patients were all censored before the first
+    event adds nothing to the test); :data:`analysis.logrank.EXPECTED_TOLERANCE` absorbs
+    the rounding of Q4's E, which is computed as a difference.
 
     V^- is the Moore-Penrose inverse with singular values <= 1e-10 x the largest set to
     zero, as ``np.linalg.pinv(rcond=1e-10)`` in :func:`analysis.logrank.logrank_test`.
@@ -642,7 +624,7 @@ def _quartiles_logrank(
     generalised inverse gives the same statistic, and the inverse of V without Q4 is
     cheapest (as R ``survdiff``); other genes use the eigen-decomposition of V.
     """
-    df = (group_n > 0).sum(axis=0) - 1.0
+    df = (expected > EXPECTED_TOLERANCE * np.maximum(events, 1.0)).sum(axis=0) - 1.0
     tolerance = PINV_RCOND * np.maximum(1.0, covariance.max(axis=(1, 2)))
     defined = (
         tested & (df >= 1) & (events > 0) & (np.trace(covariance, axis1=1, axis2=2) > tolerance)

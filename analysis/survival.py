@@ -30,13 +30,25 @@ CURVE_SCHEMA = {
 }
 
 
+#: Why a landmark's interval is (or is not) given; stored as ``km_landmarks.ci_status``.
+#: ``no_events``: S = 1, no event up to t, so the Greenwood variance is 0 and every
+#: interval would collapse to the point 1; ``survival_zero``: S = 0, the log scales are
+#: undefined and the variance is infinite; ``beyond_followup``: no estimate at t;
+#: ``empty_group``: no patients (set by :mod:`analysis.endpoint`).
+CI_STATUSES = ("ok", "no_events", "survival_zero", "beyond_followup", "empty_group")
+
+
 class KMPoint(NamedTuple):
-    """Kaplan-Meier value at one time (see :func:`km_at`)."""
+    """Kaplan-Meier value at one time (see :func:`km_at`).
+
+    ``ci_status`` says why ``ci_lower``/``ci_upper`` are None (:data:`CI_STATUSES`).
+    """
 
     n_at_risk: int
     survival: float | None
     ci_lower: float | None
     ci_upper: float | None
+    ci_status: str = "ok"
 
 
 #: Columns of a Kaplan-Meier curve as stored in the result tables (km_curves and
@@ -67,8 +79,9 @@ def km_curve(time: np.ndarray, event: np.ndarray, *, ci_method: str = "log-log")
         includes the events at 0: right-continuous). Columns ``time_days, n_at_risk``
         (number with time >= t, R's ``n.risk``), ``events, censored, survival, std_err``
         (Greenwood standard error *of S*, as R's ``summary.survfit`` prints it),
-        ``ci_lower, ci_upper``. Undefined values (the interval where S = 0 on the log
-        scales, the standard error after everybody died) are null, never NaN.
+        ``ci_lower, ci_upper``. Undefined values are null, never NaN: the interval
+        where S = 1 (no event yet: it would be the point 1) and where S = 0 on the
+        log scales, and the standard error after everybody died.
     """
     if ci_method not in CI_METHODS:
         raise ValueError(f"ci_method must be one of {CI_METHODS}, got {ci_method!r}")
@@ -131,9 +144,12 @@ def _interval(
             upper = np.exp(-np.exp(centre + z * se_log / log_s))
             lower = np.where(survival == 0, np.nan, lower)
             upper = np.where(survival == 0, np.nan, upper)
-    # S = 1 (before the first event): the interval collapses to the point, as in R.
-    lower = np.where(survival == 1, 1.0, lower)
-    upper = np.where(survival == 1, 1.0, upper)
+    # S = 1 (no event yet): the Greenwood variance is 0 and any interval is the point
+    # (1, 1), which would claim certainty the data do not have. R gives NA on the
+    # log(-log) scale and the point (1, 1) for "log" and "plain"; we give no interval
+    # for all three (docs/statistics.md, "Kaplan-Meier").
+    lower = np.where(survival == 1, np.nan, lower)
+    upper = np.where(survival == 1, np.nan, upper)
     return lower, upper
 
 
@@ -148,17 +164,24 @@ def km_at(curve: pl.DataFrame, t_days: float) -> KMPoint:
     the curve has reached 0, which stays 0.
     """
     if curve.height == 0:
-        return KMPoint(0, None, None, None)
+        return KMPoint(0, None, None, None, "beyond_followup")
     times = curve["time_days"].to_numpy()
     leaving = (curve["events"] + curve["censored"]).to_numpy()
     n_at_risk = int(leaving[times >= t_days].sum())
     position = int(np.searchsorted(times, t_days, side="right")) - 1
     if position < 0:
-        return KMPoint(n_at_risk, 1.0, 1.0, 1.0)
+        return KMPoint(n_at_risk, 1.0, None, None, "no_events")
     row = curve.row(position, named=True)
     if t_days > times[-1] and row["survival"] > 0:
-        return KMPoint(0, None, None, None)
-    return KMPoint(n_at_risk, row["survival"], row["ci_lower"], row["ci_upper"])
+        return KMPoint(0, None, None, None, "beyond_followup")
+    status = "ok"
+    if row["survival"] == 1.0:
+        status = "no_events"
+    elif row["survival"] == 0.0:
+        status = "survival_zero"
+    if row["ci_lower"] is None or row["ci_upper"] is None:
+        status = "survival_zero" if status == "ok" else status
+    return KMPoint(n_at_risk, row["survival"], row["ci_lower"], row["ci_upper"], status)
 
 
 def median_survival(curve: pl.DataFrame) -> tuple[float | None, float | None, float | None]:

@@ -110,7 +110,8 @@ LOOP = textwrap.dedent("""
 GROWTH = textwrap.dedent("""
     import json, sys, time
     import numpy as np, duckdb
-    from analysis.scan import benjamini_hochberg, quartile_scan
+    from analysis.multiplicity import benjamini_hochberg
+    from analysis.scan import quartile_scan
     from pipelines.analyze.scan import load_matrix
     with duckdb.connect(sys.argv[1], read_only=True) as con:
         patients = con.sql(

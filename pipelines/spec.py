@@ -100,9 +100,19 @@ KEYS: tuple[str, ...] = (
     "reference_gene",
     "min_patients_per_gene",
     "scan",
+    "multiplicity",
+    "firth",
+    "target_hr",
 )
 #: Keys of the ``scan`` mapping.
 SCAN_KEYS: tuple[str, ...] = ("within_subgroups", "top_genes", "fdr")
+#: Keys of the ``multiplicity`` mapping and of its ``family``.
+MULTIPLICITY_KEYS: tuple[str, ...] = ("family", "methods")
+FAMILY_KEYS: tuple[str, ...] = ("biomarkers", "endpoints", "grouping")
+#: Multiple-testing adjustments (R ``p.adjust`` methods "holm" and "BH").
+ADJUSTMENT_METHODS: tuple[str, ...] = ("holm", "bh")
+#: When the Firth-penalised Cox model is fitted besides the MLE.
+FIRTH_MODES: tuple[str, ...] = ("auto", "always", "never")
 REQUIRED_KEYS: tuple[str, ...] = ("study", "spec_version", "biomarkers", "endpoints", "groupings")
 
 
@@ -133,6 +143,31 @@ class ScanSettings:
 
     def settings(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class MultiplicitySettings:
+    """The primary family of tests and the adjustments applied to it (``multiplicity``).
+
+    The family is the whole-cohort log-rank test of ``grouping`` (default Q1 vs Q2-Q4)
+    for every biomarker in ``biomarkers`` x endpoint in ``endpoints``; None means every
+    biomarker (endpoint) of the spec. Every other p-value of a run is nominal.
+    """
+
+    biomarkers: tuple[str, ...] | None = None
+    endpoints: tuple[str, ...] | None = None
+    grouping: str = "q1_vs_rest"
+    methods: tuple[str, ...] = ADJUSTMENT_METHODS
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "family": {
+                "biomarkers": list(self.biomarkers) if self.biomarkers is not None else None,
+                "endpoints": list(self.endpoints) if self.endpoints is not None else None,
+                "grouping": self.grouping,
+            },
+            "methods": list(self.methods),
+        }
 
 
 @dataclass(frozen=True)
@@ -168,6 +203,12 @@ class StudySpec:
     min_patients_per_gene: int = 20
     #: The genome-wide scan; None = no scan (``biomarkers: all`` always scans).
     scan: ScanSettings | None = None
+    #: The primary family for Holm/BH adjustment (docs/study-spec.md, ``multiplicity``).
+    multiplicity: MultiplicitySettings = field(default_factory=MultiplicitySettings)
+    #: Firth-penalised Cox: "auto" where the MLE does not exist, "always", or "never".
+    firth: str = "auto"
+    #: The hazard ratio at which power is reported (results.power).
+    target_hr: float = 2.0
     #: SHA-256 (hex) of the exact bytes of the spec file; "" when not read from a file.
     sha256: str = field(default="", compare=False)
     #: Where the spec came from (for messages); not a setting.
@@ -236,6 +277,9 @@ class StudySpec:
             "reference_gene": self.reference_gene,
             "min_patients_per_gene": self.min_patients_per_gene,
             "scan": self.scan.settings() if self.scan else None,
+            "multiplicity": self.multiplicity.settings(),
+            "firth": self.firth,
+            "target_hr": self.target_hr,
         }
 
     def to_settings_json(self) -> str:
@@ -385,6 +429,9 @@ class _Reader:
             "reference_gene": self._reference_gene(),
             "min_patients_per_gene": self._positive_integer("min_patients_per_gene", 20),
             "scan": self._scan(),
+            "multiplicity": self._multiplicity(),
+            "firth": self._choice("firth", FIRTH_MODES, "auto"),
+            "target_hr": self._target_hr(),
         }
         self._cross_checks(values)
         if self.problems:
@@ -701,6 +748,95 @@ class _Reader:
                 settings[key] = float(item) if key == "fdr" else item
         return ScanSettings(**settings)
 
+    def _multiplicity(self) -> MultiplicitySettings:
+        """A mapping of :data:`MULTIPLICITY_KEYS`; its ``family`` a mapping of
+        :data:`FAMILY_KEYS`. Names are checked against the spec in :meth:`_cross_checks`."""
+        if not self._present("multiplicity"):
+            return MultiplicitySettings()
+        value = self.document["multiplicity"]
+        if not isinstance(value, dict):
+            self.add("multiplicity", f"must be a mapping of {', '.join(MULTIPLICITY_KEYS)}")
+            return MultiplicitySettings()
+        settings: dict[str, Any] = {}
+        for key, item in value.items():
+            if key not in MULTIPLICITY_KEYS:
+                self.add(
+                    f"multiplicity.{key}",
+                    f"unknown key{_suggest(str(key), MULTIPLICITY_KEYS)}"
+                    f"; allowed: {', '.join(MULTIPLICITY_KEYS)}",
+                )
+            elif key == "methods":
+                methods = self._method_list(item)
+                if methods is not None:
+                    settings["methods"] = methods
+            else:
+                settings.update(self._family(item))
+        return MultiplicitySettings(**settings)
+
+    def _method_list(self, item: Any) -> tuple[str, ...] | None:
+        where = "multiplicity.methods"
+        if not isinstance(item, list) or not item:
+            self.add(where, f"must be a non-empty list of {', '.join(ADJUSTMENT_METHODS)}")
+            return None
+        wrong = [m for m in item if not isinstance(m, str) or m not in ADJUSTMENT_METHODS]
+        for method in wrong:
+            hint = _suggest(method, ADJUSTMENT_METHODS) if isinstance(method, str) else ""
+            self.add(
+                where,
+                f"{_describe(method)} is not allowed{hint}; allowed: "
+                f"{', '.join(ADJUSTMENT_METHODS)}",
+            )
+        if len(set(item)) < len(item):
+            self.add(where, "lists a method twice")
+        return None if wrong else tuple(dict.fromkeys(item))
+
+    def _family(self, item: Any) -> dict[str, Any]:
+        if not isinstance(item, dict):
+            self.add("multiplicity.family", f"must be a mapping of {', '.join(FAMILY_KEYS)}")
+            return {}
+        family: dict[str, Any] = {}
+        for key, names in item.items():
+            where = f"multiplicity.family.{key}"
+            if key not in FAMILY_KEYS:
+                self.add(
+                    where,
+                    f"unknown key{_suggest(str(key), FAMILY_KEYS)}; allowed: "
+                    f"{', '.join(FAMILY_KEYS)}",
+                )
+            elif key == "grouping":
+                if names not in GROUPINGS:
+                    self.add(
+                        where, f"{_describe(names)} is not allowed; allowed: {', '.join(GROUPINGS)}"
+                    )
+                else:
+                    family["grouping"] = names
+            elif (
+                not isinstance(names, list)
+                or not names
+                or not all(isinstance(name, str) for name in names)
+            ):
+                self.add(where, "must be a non-empty list of names")
+            else:
+                family[key] = tuple(n.upper() if key == "biomarkers" else n for n in names)
+        return family
+
+    def _target_hr(self) -> float:
+        if not self._present("target_hr"):
+            return 2.0
+        value = self.document["target_hr"]
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not 0 < value < 1e6
+            or value == 1
+        ):
+            self.add(
+                "target_hr",
+                f"must be a positive hazard ratio other than 1, e.g. 2.0 (got {_describe(value)})",
+            )
+            return 2.0
+        return float(value)
+
     def _reference_gene(self) -> str | None:
         value = self._optional_text("reference_gene")
         if value is None:
@@ -709,11 +845,45 @@ class _Reader:
             self.add("reference_gene", f"'{value}' is not a gene name (A-Z, 0-9, . _ -)")
         return value.upper()
 
+    def _check_family(self, values: Mapping[str, Any]) -> None:
+        """The primary family names only biomarkers, endpoints and a grouping the spec
+        analyses: a family of tests that are never run would adjust nothing."""
+        family: MultiplicitySettings = values["multiplicity"]
+        biomarkers = values["biomarkers"]
+        if family.biomarkers is not None:
+            if biomarkers == "all":
+                self.add(
+                    "multiplicity.family.biomarkers",
+                    "with biomarkers: all the genome-"
+                    "wide scan's BH q-values are the adjusted ones; remove this key",
+                )
+            elif isinstance(biomarkers, tuple):
+                for name in family.biomarkers:
+                    if name not in biomarkers:
+                        self.add(
+                            "multiplicity.family.biomarkers",
+                            f"'{name}' is not one of the spec's biomarkers",
+                        )
+        endpoints = values["endpoints"] or ENDPOINTS
+        for name in family.endpoints or ():
+            if name not in endpoints:
+                self.add(
+                    "multiplicity.family.endpoints",
+                    f"'{name}' is not one of the spec's endpoints ({', '.join(endpoints)})",
+                )
+        groupings = values["groupings"] or ()
+        if groupings and family.grouping not in groupings:
+            self.add(
+                "multiplicity.family.grouping",
+                f"'{family.grouping}' is not one of the spec's groupings ({', '.join(groupings)})",
+            )
+
     def _cross_checks(self, values: Mapping[str, Any]) -> None:
         """Rules that involve two keys."""
         scan = values["scan"]
         if scan is not None and scan.within_subgroups and not values["subgroups"]:
             self.add("scan.within_subgroups", "needs subgroups; list them in subgroups")
+        self._check_family(values)
         if values["quartiles_within"] == "subgroup" and not values["subgroups"]:
             self.add("quartiles_within", "'subgroup' needs subgroups; list them or use 'cohort'")
         gene = values["reference_gene"]

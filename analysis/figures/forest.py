@@ -15,7 +15,7 @@ import polars as pl
 from matplotlib.ticker import NullLocator
 from matplotlib.transforms import blended_transform_factory
 
-from analysis.formatting import format_p
+from analysis.formatting import format_hr, format_p
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -30,9 +30,12 @@ def _finite(value: float | None) -> bool:
 
 
 def draw_forest(axes: Axes, rows: pl.DataFrame) -> None:
-    """Draw ``rows`` (label, hazard_ratio, ci_lower, ci_upper, p_value, note) on ``axes``."""
+    """Draw ``rows`` (label, hazard_ratio, ci_lower, ci_upper, p_value, note and an optional
+    ``extra`` text, e.g. the row's interaction test, printed after the estimate) on ``axes``."""
+    if "extra" not in rows.columns:
+        rows = rows.with_columns(extra=pl.lit(None, dtype=pl.String))
     records = rows.select(
-        "label", "hazard_ratio", "ci_lower", "ci_upper", "p_value", "note"
+        "label", "hazard_ratio", "ci_lower", "ci_upper", "p_value", "note", "extra"
     ).to_dicts()
     left_text = blended_transform_factory(axes.transAxes, axes.transData)
     values = [
@@ -43,11 +46,12 @@ def draw_forest(axes: Axes, rows: pl.DataFrame) -> None:
     for index, record in enumerate(records):
         y = -index
         hr = record["hazard_ratio"]
+        extra = f"; {record['extra']}" if record["extra"] else ""
         if not _finite(hr):
             axes.text(
                 0.03,
                 y,
-                f"not estimable ({record['note'] or 'unknown'})",
+                f"{record['note'] or 'not estimable'}{extra}",
                 transform=left_text,
                 ha="left",
                 va="center",
@@ -61,13 +65,11 @@ def draw_forest(axes: Axes, rows: pl.DataFrame) -> None:
         upper = record["ci_upper"] if _finite(record["ci_upper"]) else high
         axes.plot([max(lower, low), min(upper, high)], [y, y], color="black", linewidth=0.9)
         axes.plot([hr], [y], marker="s", markersize=3.5, color="black", linestyle="none")
-        interval = f"{record['ci_lower']:.2f}\u2013{record['ci_upper']:.2f}"
-        if not (_finite(record["ci_lower"]) and _finite(record["ci_upper"])):
-            interval = "interval n/a"
         axes.text(
             1.03,
             y,
-            f"{hr:.2f} ({interval}), {format_p(record['p_value'])}",
+            f"{format_hr(hr, record['ci_lower'], record['ci_upper'])}, "
+            f"{format_p(record['p_value'])}{extra}",
             transform=left_text,
             ha="left",
             va="center",

@@ -25,6 +25,8 @@ from pipelines.analyze.cohort import (
     load_cohort,
     subgroup_filters,
 )
+from pipelines.analyze.multiplicity import adjust_primary_family
+from pipelines.analyze.power import power_rows
 from pipelines.analyze.scan import scan_cohort
 from pipelines.analyze.schema import TABLES, ensure_results_schema
 
@@ -64,6 +66,9 @@ def analyze(db_path: Path, spec: Any, *, code_version: str) -> AnalysisResult:
                 )
     for table, frame in _compute(cohort, spec, warnings):
         frames[table].append(frame.with_columns(pl.lit(run_id).alias("run_id")))
+    if frames["logrank_tests"]:
+        logrank = pl.concat(frames["logrank_tests"], how="diagonal_relaxed")
+        frames["logrank_tests"] = [adjust_primary_family(logrank, spec)]
     run_row = {
         "run_id": run_id,
         "started_at": started_at,
@@ -133,6 +138,7 @@ def _compute(
                         landmarks_days=landmarks_days,
                         ci_method=spec.ci_method,
                         covariates=adjusted,
+                        firth=spec.firth,
                     )
                     row_keys = {**keys, "endpoint": endpoint}
                     warnings.extend(
@@ -156,6 +162,10 @@ def _compute(
                         .alias("cutpoint_high"),
                     )
                     yield "group_summary", _keyed(summary, row_keys)
+                    power = power_rows(
+                        result.group_summary, assignment.group_order, target_hr=spec.target_hr
+                    )
+                    yield "power", _keyed(power, row_keys)
                     landmarks = result.km_landmarks.with_columns(
                         (pl.col("time_days") / spec.days_per_year).alias("time_years")
                     )
@@ -171,6 +181,7 @@ def _compute(
                                 labels,
                                 assignment.group_order,
                                 _levels_only(within[variable], spec, variable),
+                                subgroup_name=variable,
                             )
                             yield (
                                 "cox_models",

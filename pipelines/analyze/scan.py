@@ -85,7 +85,8 @@ def scan_cohort(
 ) -> tuple[pl.DataFrame, pl.DataFrame, tuple[str, ...]]:
     """``results.gene_scan`` rows, the top genes' KM curves (both without run_id) and
     the top genes themselves."""
-    from analysis.scan import benjamini_hochberg, quartile_cutpoints, quartile_scan
+    from analysis.multiplicity import benjamini_hochberg
+    from analysis.scan import quartile_cutpoints, quartile_scan
 
     settings = spec.scan_settings()
     values, genes = load_matrix(con, patients["patient_id"].to_list(), spec.min_patients_per_gene)

@@ -30,7 +30,7 @@ TABLES: dict[str, str] = {
     "km_landmarks": f"""
         {KEYS}, group_label varchar not null, time_years double, time_days double,
         n_at_risk integer, survival double, ci_lower double, ci_upper double,
-        ci_method varchar
+        ci_method varchar, ci_status varchar
     """,
     "km_curves": f"""
         {KEYS}, group_label varchar not null, time_days double, n_at_risk integer,
@@ -38,13 +38,19 @@ TABLES: dict[str, str] = {
     """,
     "logrank_tests": f"""
         {KEYS}, test varchar not null, statistic double, df integer, p_value double,
-        status varchar
+        status varchar, family varchar, p_holm double, q_bh double
     """,
     "cox_models": f"""
         {KEYS}, model varchar not null, term varchar not null, hazard_ratio double,
         ci_lower double, ci_upper double, p_value double, n integer, events integer,
         events_per_variable double, ph_test_p double, ph_test_global_p double,
-        lrt_statistic double, lrt_df integer, lrt_p_value double, status varchar
+        lrt_statistic double, lrt_df integer, lrt_p_value double, status varchar,
+        method varchar, note varchar
+    """,
+    "power": f"""
+        {KEYS}, contrast varchar not null, n_low integer, n_high integer, events integer,
+        allocation double, alpha double, power double, min_detectable_hr double,
+        target_hr double, power_at_target_hr double, status varchar
     """,
     "gene_scan": """
         run_id varchar not null, gene varchar not null, endpoint varchar not null,
@@ -79,6 +85,8 @@ def ensure_results_schema(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(
                 f"alter table results.{name} add column if not exists {column} {column_type}"
             )
+    # Rows from before the Firth rows existed are all maximum likelihood fits.
+    con.execute("update results.cox_models set method = 'mle' where method is null")
     con.execute(
         "create or replace view results.latest_run as "
         "select * from results.analysis_runs where status = 'succeeded' "

@@ -21,13 +21,15 @@ from matplotlib.ticker import MaxNLocator
 
 from analysis.figures.forest import draw_forest
 from analysis.figures.km import DAYS_PER_UNIT, draw_km_panel
-from analysis.formatting import format_p
+from analysis.formatting import format_hr, format_p
 from pipelines.report.files import FigureFile
 
 DPI = 300
 PANEL_WIDTH_IN = 3.5
 PANEL_HEIGHT_IN = 3.6
 HR_TERM = "Q2-Q4 vs Q1"
+#: The columns of an estimate drawn in the forest plot.
+_ESTIMATE = ("hazard_ratio", "ci_lower", "ci_upper", "p_value")
 ENDPOINT_NAMES = {"pfs": "PFS", "os": "OS"}
 GROUP_ORDERS = {"q1_vs_rest": ("Q1", "Q2-Q4"), "quartiles": ("Q1", "Q2", "Q3", "Q4")}
 FONTS = {
@@ -134,8 +136,9 @@ class _Run:
             params=params,
         ).pl()
         self.cox = con.sql(
-            "select biomarker, endpoint, grouping, subgroup, model, term, hazard_ratio, "
-            "ci_lower, ci_upper, p_value, lrt_p_value, status "
+            "select biomarker, endpoint, grouping, subgroup, model, "
+            "coalesce(method, 'mle') as method, term, hazard_ratio, "
+            "ci_lower, ci_upper, p_value, lrt_p_value, status, note "
             "from results.cox_models where run_id = $run_id",
             params=params,
         ).pl()
@@ -166,19 +169,25 @@ class _Run:
     def logrank_row(self, key: tuple[str, str, str, str], test: str) -> dict[str, Any] | None:
         return _one(self.logrank, key, test=test)
 
-    def hr_row(self, key: tuple[str, str, str, str]) -> dict[str, Any] | None:
-        return _one(self.cox, key, model="univariable", term=HR_TERM)
+    def hr_row(self, key: tuple[str, str, str, str], method: str = "mle") -> dict[str, Any] | None:
+        return _one(self.cox, key, model="univariable", term=HR_TERM, method=method)
 
-    def interaction_p(self, biomarker: str, endpoint: str, variable: str) -> float | None:
+    def interaction_text(self, biomarker: str, endpoint: str, variable: str) -> str:
+        """``cytogenetic risk interaction p=0.41 (LRT)``, or why there is no such test."""
         rows = self.cox.filter(
             (pl.col("biomarker") == biomarker)
             & (pl.col("endpoint") == endpoint)
             & (pl.col("grouping") == "q1_vs_rest")
             & (pl.col("model") == "interaction")
             & (pl.col("subgroup") == f"{variable} interaction")
-            & pl.col("lrt_p_value").is_not_null()
         )
-        return rows["lrt_p_value"][0] if rows.height else None
+        name = variable.replace("_", " ")
+        if not rows.height:
+            return f"{name} interaction not computed"
+        row = rows.row(0, named=True)
+        if row["lrt_p_value"] is not None:
+            return f"{name} interaction {format_p(row['lrt_p_value'])} (LRT)"
+        return str(row["note"] or f"{name} interaction not estimable ({row['status']})")
 
 
 def _one(frame: pl.DataFrame, key: tuple[str, str, str, str], **more: str) -> dict | None:
@@ -196,12 +205,16 @@ def _test_text(name: str, row: dict[str, Any] | None) -> str:
     return f"{name} {format_p(row['p_value'])}"
 
 
-def _hr_text(row: dict[str, Any] | None) -> str:
+def _hr_text(row: dict[str, Any] | None, firth: dict[str, Any] | None = None) -> str:
+    """The univariable HR; where it does not exist, the Firth-penalised one, labelled."""
     if row is None:
         return "HR not fitted"
     if row["hazard_ratio"] is None:
+        if firth is not None and firth["hazard_ratio"] is not None:
+            interval = format_hr(firth["hazard_ratio"], firth["ci_lower"], firth["ci_upper"])
+            return f"Firth HR {interval}"
         return f"HR not estimable ({row['status']})"
-    return f"HR {row['hazard_ratio']:.2f} ({row['ci_lower']:.2f}\u2013{row['ci_upper']:.2f})"
+    return f"HR {format_hr(row['hazard_ratio'], row['ci_lower'], row['ci_upper'])}"
 
 
 def _subgroup_name(subgroup: str) -> str:
@@ -255,12 +268,21 @@ def _draw_panel(
 
 
 def save_figure(
-    figure: Figure, out_dir: Path, kind: str, biomarker: str | None, endpoint: str | None, caption
+    figure: Figure,
+    out_dir: Path,
+    kind: str,
+    biomarker: str | None,
+    endpoint: str | None,
+    caption: str,
+    *,
+    tight: bool = False,
 ) -> FigureFile:
+    """Write PNG and SVG; ``tight`` grows the canvas to text drawn outside the axes."""
     stem = "_".join(part for part in (kind, biomarker, endpoint) if part)
     png, svg = out_dir / f"{stem}.png", out_dir / f"{stem}.svg"
-    figure.savefig(png, dpi=DPI)
-    figure.savefig(svg)
+    bbox = {"bbox_inches": "tight", "pad_inches": 0.1} if tight else {}
+    figure.savefig(png, dpi=DPI, **bbox)
+    figure.savefig(svg, **bbox)
     plt.close(figure)
     return FigureFile(kind, biomarker, endpoint, png, svg, caption)
 
@@ -270,7 +292,10 @@ def _km_q1_vs_rest(
 ) -> FigureFile:
     key = (biomarker, endpoint, "q1_vs_rest", "all")
     annotation = "\n".join(
-        (_test_text("log-rank", run.logrank_row(key, "logrank")), _hr_text(run.hr_row(key)))
+        (
+            _test_text("log-rank", run.logrank_row(key, "logrank")),
+            _hr_text(run.hr_row(key), run.hr_row(key, "firth")),
+        )
     )
     figure = plt.figure(figsize=(PANEL_WIDTH_IN, PANEL_HEIGHT_IN))
     _draw_panel(figure, 0, 0.3, run, key, annotation, run.title(biomarker, endpoint), **options)
@@ -309,32 +334,51 @@ def _km_subgroups(
     for index, subgroup in enumerate(subgroups):
         key = (biomarker, endpoint, "q1_vs_rest", subgroup)
         annotation = "\n".join(
-            (_test_text("log-rank", run.logrank_row(key, "logrank")), _hr_text(run.hr_row(key)))
+            (
+                _test_text("log-rank", run.logrank_row(key, "logrank")),
+                _hr_text(run.hr_row(key), run.hr_row(key, "firth")),
+            )
         )
         title = f"{run.title(biomarker, endpoint)}\n{_subgroup_name(subgroup)}"
         _draw_panel(figure, index, 0.75, run, key, annotation, title, **options)
     variables = sorted({s.partition("=")[0] for s in subgroups})
-    interaction = [
-        f"{v.replace('_', ' ')} interaction {format_p(p)} (LRT)"
-        for v in variables
-        if (p := run.interaction_p(biomarker, endpoint, v)) is not None
-    ]
-    if interaction:
-        figure.suptitle("; ".join(interaction), y=1 - 0.05 / figure.get_size_inches()[1], va="top")
+    interaction = [run.interaction_text(biomarker, endpoint, v) for v in variables]
+    figure.suptitle(
+        "; ".join(interaction), y=1 - 0.05 / figure.get_size_inches()[1], va="top", fontsize=8
+    )
     caption = (
         f"Kaplan-Meier {ENDPOINT_NAMES.get(endpoint, endpoint)} by {biomarker} expression, "
         "Q1 versus Q2-Q4, within each subgroup, with the likelihood-ratio interaction p "
-        "when the interaction model was estimable."
+        "(nominal) or the reason it cannot be estimated: a difference between the panels is "
+        "evidence of a subgroup-specific effect only through that test."
     )
     return save_figure(figure, out_dir, "km_subgroups", biomarker, endpoint, caption)
 
 
 def _forest(run: _Run, out_dir: Path) -> FigureFile:
+    univariable = run.cox.filter(
+        (pl.col("grouping") == "q1_vs_rest")
+        & (pl.col("model") == "univariable")
+        & (pl.col("term") == HR_TERM)
+    )
+    firth = univariable.filter(pl.col("method") == "firth").select(
+        "biomarker", "endpoint", "subgroup", *(pl.col(c).alias(f"firth_{c}") for c in _ESTIMATE)
+    )
     rows = (
-        run.cox.filter(
-            (pl.col("grouping") == "q1_vs_rest")
-            & (pl.col("model") == "univariable")
-            & (pl.col("term") == HR_TERM)
+        univariable.filter(pl.col("method") == "mle")
+        .join(firth, on=["biomarker", "endpoint", "subgroup"], how="left")
+        .with_columns(
+            # Where the MLE does not exist, the Firth estimate is drawn, labelled as such.
+            use_firth=pl.col("hazard_ratio").is_null() & pl.col("firth_hazard_ratio").is_not_null()
+        )
+        .with_columns(
+            *(
+                pl.when(pl.col("use_firth"))
+                .then(pl.col(f"firth_{c}"))
+                .otherwise(pl.col(c))
+                .alias(c)
+                for c in _ESTIMATE
+            )
         )
         .with_columns(
             pl.col("endpoint").replace_strict({"pfs": 0}, default=1).alias("endpoint_order"),
@@ -347,34 +391,38 @@ def _forest(run: _Run, out_dir: Path) -> FigureFile:
         )
         .sort("biomarker", "endpoint_order", "subgroup_order", "subgroup")
     )
-    labels = []
-    seen: set[tuple[str, str, str]] = set()
-    for b, e, s in rows.select("biomarker", "endpoint", "subgroup").iter_rows():
+    labels, extras = [], []
+    for b, e, s, with_firth in rows.select(
+        "biomarker", "endpoint", "subgroup", "use_firth"
+    ).iter_rows():
         variable, _, level = s.partition("=")
         label = f"{b} {ENDPOINT_NAMES.get(e, e)}, {'all' if s == 'all' else level}"
-        # The interaction p of each subgroup pair, on the pair's first row.
-        if s != "all" and (b, e, variable) not in seen:
-            seen.add((b, e, variable))
-            interaction = run.interaction_p(b, e, variable)
-            label += f" [interaction {format_p(interaction)}]" if interaction is not None else ""
-        labels.append(label)
+        labels.append(label + (" (Firth)" if with_firth else ""))
+        # Every subgroup row carries its interaction test, or why there is none.
+        extras.append(run.interaction_text(b, e, variable) if s != "all" else None)
     frame = rows.select(
         pl.Series("label", labels, dtype=pl.String),
         "hazard_ratio",
         "ci_lower",
         "ci_upper",
         "p_value",
-        pl.col("status").alias("note"),
+        pl.coalesce(pl.col("note"), pl.format("not estimable ({})", pl.col("status"))),
+        pl.Series("extra", extras, dtype=pl.String),
     )
     height = 0.8 + 0.17 * max(frame.height, 1)
-    figure = plt.figure(figsize=(PANEL_WIDTH_IN * 1.6, height), layout="constrained")
-    axes = figure.add_subplot()
+    # No constrained layout: the row labels and the texts right of the axes are as long
+    # as their reasons; the saved canvas grows to them (save_figure(tight=True)).
+    figure = plt.figure(figsize=(PANEL_WIDTH_IN * 1.6, height))
+    axes = figure.add_axes((0.0, 0.6 / height, 1.0, 1.0 - 1.0 / height))
     draw_forest(axes, frame)
     simulated = " (simulated data)" if run.is_simulated else ""
     figure.suptitle(f"Hazard ratio Q2-Q4 vs Q1, univariable Cox{simulated}")
     caption = (
         "Univariable Cox hazard ratios (95% CI) of Q2-Q4 versus Q1 for every biomarker, "
-        "endpoint and subgroup, on a log scale; models without an estimate are marked "
-        "not estimable with the reason."
+        "endpoint and subgroup, on a log scale, with nominal p-values. Where the maximum-"
+        "likelihood HR does not exist (a group without events), the Firth-penalised HR "
+        "with its profile-likelihood interval is drawn, marked (Firth); models without any "
+        "estimate are marked not estimable with the reason. Subgroup rows carry the "
+        "interaction likelihood-ratio p or the reason it cannot be estimated."
     )
-    return save_figure(figure, out_dir, "forest", None, None, caption)
+    return save_figure(figure, out_dir, "forest", None, None, caption, tight=True)

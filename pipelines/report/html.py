@@ -22,13 +22,17 @@ from pathlib import Path
 
 import duckdb
 
-from analysis.formatting import format_p
+from analysis.formatting import format_hr, format_p, format_survival
 from pipelines.analyze.summary import (
     LANDMARK_YEARS_SHOWN,
     PUBLISHED_DSMM,
-    format_ci,
-    format_hr,
-    format_percent,
+    family_sentence,
+    hazard_ratio_text,
+    interaction_text,
+    is_significant,
+    logrank_text,
+    power_text,
+    run_settings,
     scan_settings_of_run,
     summary_rows,
 )
@@ -258,9 +262,14 @@ def _baseline(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def _summary(con: duckdb.DuckDBPyConnection, run_id: str, *, show_published: bool) -> str:
+    """The Q1 vs Q2-Q4 contrast per biomarker x endpoint x subgroup, with the same
+    sentences as the terminal summary (:mod:`pipelines.analyze.summary`)."""
     rows = summary_rows(con, run_id)
     if not rows:
         return ""
+    settings = run_settings(con, run_id)
+    adjust_for = list(settings.get("adjust_for") or [])
+    subgroups = list(settings.get("subgroups") or [])
     years = f"{LANDMARK_YEARS_SHOWN:.0f}-y"
     headers = [
         "Biomarker",
@@ -269,8 +278,9 @@ def _summary(con: duckdb.DuckDBPyConnection, run_id: str, *, show_published: boo
         "n Q1 / Q2-Q4",
         f"{years} Q1 (95% CI)",
         f"{years} Q2-Q4 (95% CI)",
-        "log-rank p",
-        "HR Q2-Q4 vs Q1 (95% CI)",
+        "Log-rank p (adjusted?)",
+        "Hazard ratio Q2-Q4 vs Q1 (95% CI)",
+        "Interaction; power",
     ]
     header = table_row(headers, cell="th", numeric_from=3)
     if show_published:
@@ -281,15 +291,19 @@ def _summary(con: duckdb.DuckDBPyConnection, run_id: str, *, show_published: boo
         )
     body = []
     for row in rows:
+        context = [interaction_text(row, subgroups)]
+        if not is_significant(row):
+            context.append(power_text(row))
         cells = [
             _text(row["biomarker"]),
             _text(str(row["endpoint"]).upper()),
             _wrap(row["subgroup"]),
             f"{_text(row['n_q1'])} / {_text(row['n_rest'])}",
-            escape(f"{format_percent(row['s_q1'])}{format_ci(row['l_q1'], row['u_q1'])}"),
-            escape(f"{format_percent(row['s_rest'])}{format_ci(row['l_rest'], row['u_rest'])}"),
-            escape(format_p(row["p_value"], label="")),
-            escape(format_hr(row["hazard_ratio"], row["ci_lower"], row["ci_upper"])[3:]),
+            escape(format_survival(row["s_q1"], row["l_q1"], row["u_q1"], row["c_q1"])),
+            escape(format_survival(row["s_rest"], row["l_rest"], row["u_rest"], row["c_rest"])),
+            escape(logrank_text(row).removeprefix("log-rank ")),
+            escape(hazard_ratio_text(row, adjust_for).split(": ", 1)[1]),
+            escape("; ".join(text for text in context if text) or "—"),
         ]
         line = table_row(cells, numeric_from=3)
         if show_published:
@@ -312,6 +326,9 @@ def _summary(con: duckdb.DuckDBPyConnection, run_id: str, *, show_published: boo
     return (
         "<h2>Summary: Q1 vs Q2-Q4</h2>\n"
         f"{note}\n"
+        f'<p class="guide">{escape(family_sentence(con, run_id))} A subgroup result is '
+        "evidence of a subgroup-specific effect only through its interaction test; a "
+        "non-significant contrast is read with the power it had.</p>\n"
         f'<table class="results">\n<thead>{header}</thead>\n<tbody>\n'
         f"{''.join(body)}\n</tbody>\n</table>"
     )
@@ -432,7 +449,8 @@ def _groups_table(con: duckdb.DuckDBPyConnection, run_id: str, biomarker: str) -
         f"""
         select endpoint, grouping, subgroup, group_label, g.n, g.events,
             g.cutpoint_low, g.cutpoint_high, g.median_days, g.median_ci_lower,
-            g.median_ci_upper, g.status, l.n_at_risk, l.survival, l.ci_lower, l.ci_upper
+            g.median_ci_upper, g.status, l.n_at_risk, l.survival, l.ci_lower, l.ci_upper,
+            l.ci_status
         from (
             select * from results.group_summary
             where run_id = $run and biomarker = $biomarker
@@ -483,10 +501,9 @@ def _groups_table(con: duckdb.DuckDBPyConnection, run_id: str, biomarker: str) -
                     escape(_range(row["cutpoint_low"], row["cutpoint_high"])),
                     escape(_median(row)),
                     escape(
-                        format_percent(row["survival"])
-                        + format_ci(row["ci_lower"], row["ci_upper"])
-                        if row["survival"] is not None
-                        else "—"
+                        format_survival(
+                            row["survival"], row["ci_lower"], row["ci_upper"], row["ci_status"]
+                        )
                     ),
                     _text(row["n_at_risk"], "—"),
                     _status(row["status"]),
@@ -539,12 +556,14 @@ def _cox_table(con: duckdb.DuckDBPyConnection, run_id: str, biomarker: str) -> s
     rows = _all(
         con,
         f"""
-        select endpoint, grouping, subgroup, model, term, hazard_ratio, ci_lower, ci_upper,
-            p_value, n, events, events_per_variable, ph_test_p, lrt_p_value, status
+        select endpoint, grouping, subgroup, model, coalesce(method, 'mle') as method, term,
+            hazard_ratio, ci_lower, ci_upper, p_value, n, events, events_per_variable,
+            ph_test_p, lrt_p_value, status, note
         from results.cox_models
         where run_id = ? and biomarker = ?
         order by {_ORDER},
-            case model when 'univariable' then 0 when 'adjusted' then 1 else 2 end, term
+            case model when 'univariable' then 0 when 'adjusted' then 1 else 2 end, term,
+            method desc
         """,
         [run_id, biomarker],
     )
@@ -558,12 +577,13 @@ def _cox_table(con: duckdb.DuckDBPyConnection, run_id: str, biomarker: str) -> s
             "Model",
             "Term",
             "HR (95% CI)",
-            "p",
+            "p (nominal)",
             "n / events",
             "EPV",
             "PH test p",
             "Interaction LRT p",
             "Status",
+            "Note",
         ],
         cell="th",
         numeric_from=5,
@@ -573,13 +593,11 @@ def _cox_table(con: duckdb.DuckDBPyConnection, run_id: str, biomarker: str) -> s
         hr = (
             "—"
             if row["hazard_ratio"] is None
-            else f"{row['hazard_ratio']:.2f}"
-            + (
-                f" ({row['ci_lower']:.2f}-{row['ci_upper']:.2f})"
-                if row["ci_lower"] is not None and row["ci_upper"] is not None
-                else ""
-            )
+            else format_hr(row["hazard_ratio"], row["ci_lower"], row["ci_upper"])
         )
+        model = str(row["model"])
+        if row["method"] == "firth":
+            model += " (Firth)"
         ph = row["ph_test_p"]
         ph_text = escape(_p_or_dash(ph))
         if ph is not None and ph < PH_ALPHA:
@@ -590,7 +608,7 @@ def _cox_table(con: duckdb.DuckDBPyConnection, run_id: str, biomarker: str) -> s
                     _text(str(row["endpoint"]).upper()),
                     _text(row["grouping"]),
                     _wrap(row["subgroup"]),
-                    _text(row["model"]),
+                    _text(model),
                     _text(row["term"]),
                     escape(hr),
                     escape(_p_or_dash(row["p_value"])),
@@ -599,6 +617,7 @@ def _cox_table(con: duckdb.DuckDBPyConnection, run_id: str, biomarker: str) -> s
                     ph_text,
                     escape(_p_or_dash(row["lrt_p_value"])),
                     _status(row["status"]),
+                    _wrap(row["note"] or ""),
                 ],
                 numeric_from=5,
             )

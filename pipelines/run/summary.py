@@ -13,9 +13,8 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
-from analysis.formatting import format_p
+from analysis.formatting import format_p, format_percent
 from pipelines.analyze.summary import (
-    format_percent,
     print_scan_summary,
     print_summary,
     summary_rows,

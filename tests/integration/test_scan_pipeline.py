@@ -90,7 +90,7 @@ def test_scan_equals_the_single_biomarker_path_for_the_study_genes(scanned):
                 db_path,
                 "select hazard_ratio, ci_lower, ci_upper, p_value, status from results.cox_models "
                 "where run_id = ? and biomarker = ? and endpoint = ? and subgroup = 'all' "
-                "and grouping = 'q1_vs_rest' and model = 'univariable'",
+                "and grouping = 'q1_vs_rest' and model = 'univariable' and method = 'mle'",
                 [result.run_id, gene, endpoint],
             )
             assert scan[1] == n_q1

@@ -74,18 +74,21 @@ def con() -> duckdb.DuckDBPyConnection:
         "create table results.cox_models (run_id varchar, biomarker varchar, "
         "endpoint varchar, grouping varchar, subgroup varchar, model varchar, term varchar, "
         "hazard_ratio double, ci_lower double, ci_upper double, p_value double, "
-        "lrt_p_value double, status varchar)"
+        "lrt_p_value double, status varchar, method varchar, note varchar)"
     )
     connection.sql(
         f"""insert into results.cox_models values
         ('{RUN}', 'IKZF1', 'pfs', 'q1_vs_rest', 'all', 'univariable', 'Q2-Q4 vs Q1',
-         2.5, 1.1, 5.7, 0.03, null, 'ok'),
+         2.5, 1.1, 5.7, 0.03, null, 'ok', 'mle', null),
         ('{RUN}', 'IKZF1', 'pfs', 'q1_vs_rest', 'cytogenetic_risk=standard', 'univariable',
-         'Q2-Q4 vs Q1', 1.8, 0.6, 5.4, 0.29, null, 'ok'),
+         'Q2-Q4 vs Q1', 1.8, 0.6, 5.4, 0.29, null, 'ok', 'mle', null),
         ('{RUN}', 'IKZF1', 'pfs', 'q1_vs_rest', 'cytogenetic_risk=high', 'univariable',
-         'Q2-Q4 vs Q1', null, null, null, null, null, 'no_events_in_group'),
+         'Q2-Q4 vs Q1', null, null, null, null, null, 'no_events_in_group', 'mle',
+         'not estimable: Q1, the reference group, has no events'),
+        ('{RUN}', 'IKZF1', 'pfs', 'q1_vs_rest', 'cytogenetic_risk=high', 'univariable',
+         'Q2-Q4 vs Q1', 4.2, 1.1, 60.0, 0.02, null, 'ok', 'firth', null),
         ('{RUN}', 'IKZF1', 'pfs', 'q1_vs_rest', 'cytogenetic_risk interaction', 'interaction',
-         'Q2-Q4 vs Q1', 1.2, 0.3, 4.0, 0.7, 0.321, 'ok')"""
+         'Q2-Q4 vs Q1', 1.2, 0.3, 4.0, 0.7, 0.321, 'ok', 'mle', null)"""
     )
     return connection
 
@@ -112,11 +115,15 @@ def test_every_kind_is_saved_as_png_at_300_dpi_and_svg(figures):
 
 def test_figure_text_reads_the_tables(figures):
     svg = {f.kind: f.svg_path.read_text() for f in figures}
-    assert "not estimable (no_events_in_group)" in svg["forest"]
-    assert "HR not estimable (no_events_in_group)" in svg["km_subgroups"]
+    # Where the MLE does not exist the Firth estimate is shown, labelled as such.
+    assert "IKZF1 PFS, high (Firth)" in svg["forest"]
+    assert "4.20 (1.10-60.0), p=0.020" in svg["forest"]
+    assert "Firth HR 4.20 (1.10-60.0)" in svg["km_subgroups"]
+    # Every subgroup row and panel carries its interaction test.
+    assert svg["forest"].count("cytogenetic risk interaction p=0.321 (LRT)") == 2
     assert "interaction p=0.321" in svg["km_subgroups"]
     assert "log-rank p=0.024" in svg["km_q1_vs_rest"]
-    assert "HR 2.50 (1.10\u20135.70)" in svg["km_q1_vs_rest"]
+    assert "HR 2.50 (1.10-5.70)" in svg["km_q1_vs_rest"]
     assert "trend p=0.045" in svg["km_quartiles"]
     assert all("(simulated data)" in text for text in svg.values())
 

@@ -13,6 +13,7 @@ import pytest
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from pipelines.analyze.schema import ensure_results_schema
 from pipelines.report.files import FigureFile
 from pipelines.report.html import write_run_report
 
@@ -137,6 +138,40 @@ def _warehouse(*, simulated: bool = True, study: str = "dsmm_ikzf1") -> duckdb.D
         "group_label varchar)"
     )
     con.execute("insert into results.group_assignments values (?, ?, 'Q1')", [RUN, PLANTED_PATIENT])
+    # Tables of an older layout gain the columns of the current contract (NULL), as a real
+    # warehouse does; the rows below use them.
+    ensure_results_schema(con)
+    con.execute(
+        f"""insert into results.km_landmarks by name
+        select '{RUN}' as run_id, 'IKZF1' as biomarker, 'pfs' as endpoint,
+            'q1_vs_rest' as grouping, 'cytogenetic_risk=high' as subgroup,
+            'Q1' as group_label, 3.0 as time_years, 4 as n_at_risk, 1.0 as survival,
+            'no_events' as ci_status"""
+    )
+    con.execute(
+        "update results.logrank_tests set family = 'primary', p_holm = 0.0204, q_bh = 0.0102"
+    )
+    con.execute("update results.analysis_runs set settings = ?", [json.dumps({
+        "study": study, "note": "<b>not markup</b>", "subgroups": ["cytogenetic_risk"],
+        "adjust_for": [], "multiplicity": {"family": {"grouping": "q1_vs_rest"}},
+    })])  # fmt: skip
+    con.execute(
+        f"""insert into results.cox_models by name
+        select '{RUN}' as run_id, 'IKZF1' as biomarker, 'pfs' as endpoint,
+            'q1_vs_rest' as grouping, 'cytogenetic_risk interaction' as subgroup,
+            'interaction' as model, 'mle' as method,
+            'Q2-Q4 vs Q1 x high vs standard' as term, 'no_events_in_group' as status,
+            'interaction not estimable: Q1 holds no patient with cytogenetic_risk = high'
+                as note"""
+    )
+    con.execute(
+        f"""insert into results.cox_models by name
+        select '{RUN}' as run_id, 'IKZF1' as biomarker, 'pfs' as endpoint,
+            'q1_vs_rest' as grouping, 'cytogenetic_risk=high' as subgroup,
+            'univariable' as model, 'firth' as method, 'Q2-Q4 vs Q1' as term,
+            4.2 as hazard_ratio, 1.1 as ci_lower, 60.0 as ci_upper, 0.02 as p_value,
+            'ok' as status"""
+    )
     return con
 
 
@@ -171,6 +206,12 @@ def test_report_content(tmp_path: Path, png: Path) -> None:
     assert "Quality gate: ✓ PASS" in page
     assert "gate0001.html" in page and "34 checks" in page
     assert "published (Krönke 2017)" in page and "86% vs 51%, p=0.01" in page
+    # Honest claims: adjusted p, no point interval, Firth instead of n/a, interaction reason.
+    assert "p=0.010 (nominal; primary family of 1: Holm p=0.020, BH q=0.010)" in page
+    assert "100% (CI not estimable: no events)" in page
+    assert "Firth-penalised 4.20 (1.10-60.0) (profile-likelihood CI)" in page
+    assert "interaction not estimable: Q1 holds no patient with cytogenetic_risk = high" in page
+    assert "Multiplicity: the primary family" in page
     # provenance
     for text in ("specsha", "inputsha", "dbt-inv-1", "specs/x.yml", "0.1.0"):
         assert text in page

@@ -169,6 +169,34 @@ def test_settings_json_is_canonical_and_complete():
         ("reference_gene: IKZF1\n", "reference_gene", "also a biomarker"),
         ("ci_method: null\n", "ci_method", "remove the key"),
         ("description: [a]\n", "description", "must be text"),
+        ("firth: sometimes\n", "firth", "allowed: auto, always, never"),
+        ("target_hr: 1\n", "target_hr", "other than 1"),
+        ("target_hr: -2\n", "target_hr", "positive hazard ratio"),
+        ("target_hr: yes\n", "target_hr", "positive hazard ratio"),
+        ("multiplicity: holm\n", "multiplicity", "must be a mapping"),
+        ("multiplicity: {methods: [hochberg]}\n", "multiplicity.methods", "allowed: holm, bh"),
+        ("multiplicity: {methods: []}\n", "multiplicity.methods", "non-empty list"),
+        ("multiplicity: {method: [holm]}\n", "multiplicity.method", "did you mean 'methods'"),
+        (
+            "multiplicity: {family: {biomarkers: [CRBN]}}\n",
+            "multiplicity.family.biomarkers",
+            "'CRBN' is not one of the spec's biomarkers",
+        ),
+        (
+            "multiplicity: {family: {endpoints: [os]}}\n",
+            "multiplicity.family.endpoints",
+            "'os' is not one of the spec's endpoints",
+        ),
+        (
+            "multiplicity: {family: {grouping: quartiles}}\n",
+            "multiplicity.family.grouping",
+            "not one of the spec's groupings",
+        ),
+        (
+            "multiplicity: {family: {test: trend}}\n",
+            "multiplicity.family.test",
+            "allowed: biomarkers, endpoints, grouping",
+        ),
     ],
 )
 def test_each_bad_setting_is_named_with_file_and_key(extra: str, key: str, fragment: str):
@@ -257,3 +285,23 @@ def test_figure_time_unit_is_a_checked_setting() -> None:
     )
     with pytest.raises(SpecError, match="figure_time_unit"):
         parse_spec(base + "figure_time_unit: weeks\n", source="a.yml")
+
+
+def test_multiplicity_firth_and_target_hr_defaults_and_values() -> None:
+    """The primary family defaults to every biomarker x endpoint of the spec, Q1 vs
+    Q2-Q4; a declared family is kept as written (names upper-cased like biomarkers)."""
+    spec = parse_spec(MINIMAL, source="s")
+    assert (spec.firth, spec.target_hr) == ("auto", 2.0)
+    assert spec.multiplicity.methods == ("holm", "bh")
+    assert spec.multiplicity.biomarkers is None and spec.multiplicity.grouping == "q1_vs_rest"
+    declared = parse_spec(
+        MINIMAL.replace("[ikzf1]", "[ikzf1, crbn]")
+        + "firth: always\ntarget_hr: 1.5\n"
+        + "multiplicity: {family: {biomarkers: [ikzf1]}, methods: [holm]}\n",
+        source="s",
+    )
+    assert (declared.firth, declared.target_hr) == ("always", 1.5)
+    assert declared.multiplicity.biomarkers == ("IKZF1",)
+    assert declared.multiplicity.methods == ("holm",)
+    settings = json.loads(declared.to_settings_json())
+    assert settings["multiplicity"]["family"]["biomarkers"] == ["IKZF1"]

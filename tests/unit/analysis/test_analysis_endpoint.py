@@ -32,7 +32,8 @@ def test_frames_have_the_documented_columns() -> None:
         "status",
     ]  # fmt: skip
     assert result.km_landmarks.columns == [
-        "group_label", "time_days", "n_at_risk", "survival", "ci_lower", "ci_upper", "ci_method",
+        "group_label", "time_days", "n_at_risk", "survival", "ci_lower", "ci_upper", "ci_status",
+        "ci_method",
     ]  # fmt: skip
     assert result.km_curves.columns == [
         "group_label", "time_days", "n_at_risk", "events", "censored", "survival", "ci_lower",
@@ -86,10 +87,26 @@ def test_empty_group_and_group_without_events() -> None:
         zip(result.group_summary["group_label"], result.group_summary["status"], strict=True)
     )
     assert summary == {"Q1": "ok", "Q2": "ok", "Q3": "empty_group", "Q4": "no_events"}
-    cox = dict(zip(result.cox["term"], result.cox["status"], strict=True))
+    mle = result.cox.filter(pl.col("method") == "mle")
+    cox = dict(zip(mle["term"], mle["status"], strict=True))
     assert cox["Q3 vs Q1"] == "empty_group"
     assert cox["Q4 vs Q1"] == "no_events_in_group"
-    assert result.cox["hazard_ratio"].null_count() == 3
+    # Q4's coefficient diverges; Q2 vs Q1 is still estimable: its limit is the fit
+    # without Q4's patients (who drop out of every risk set), and says so.
+    assert mle["hazard_ratio"].null_count() == 2
+    # Firth's penalised likelihood gives Q4 vs Q1 a finite estimate (rows of their own).
+    firth = result.cox.filter(pl.col("method") == "firth")
+    assert firth["term"].to_list() == ["Q2 vs Q1", "Q4 vs Q1"]
+    q4 = firth.row(1, named=True)
+    assert q4["status"] == "ok" and 0 < q4["hazard_ratio"] < 1 and q4["ci_lower"] > 0
+    without_q4 = labels != "Q4"
+    alone = analyse_groups(
+        time[without_q4], event[without_q4], labels[without_q4], ["Q1", "Q2"], landmarks_days=[]
+    ).cox.row(0, named=True)
+    row = mle.filter(pl.col("term") == "Q2 vs Q1").row(0, named=True)
+    assert row["hazard_ratio"] == pytest.approx(alone["hazard_ratio"], rel=1e-12)
+    assert row["status"] == "ok" and "estimated without Q4 (not estimable)" in row["note"]
+    assert "no events in Q4" in mle["note"][2]
     for frame in (result.group_summary, result.km_landmarks, result.logrank, result.cox):
         assert not frame.select(pl.col(pl.Float64).is_nan().any()).row(0).count(True)
 
@@ -116,7 +133,7 @@ def test_interaction_reports_lrt() -> None:
     )
     row = result.row(0, named=True)
     assert row["term"] == "Q2-Q4 vs Q1 x high vs standard"
-    assert row["lrt_df"] == 1 and 0 <= row["lrt_p_value"] <= 1
+    assert row["lrt_df"] == 1  # statistic and p equal R's anova(): test_r_generated.py
     assert row["status"] in {"ok", "few_events_per_variable"}
 
 
@@ -140,3 +157,30 @@ def test_ci_method_is_recorded(ci_method: str) -> None:
         ci_method=ci_method,
     )  # fmt: skip
     assert set(result.km_landmarks["ci_method"]) == {ci_method}
+
+
+def test_interaction_says_why_it_cannot_be_estimated() -> None:
+    """No silent omission: an empty cell and an event-free cell are named in words."""
+    time, event, groups = _cohort()
+    labels = np.where(groups.labels == "Q1", "Q1", "Q2-Q4").astype(object)
+    subgroup = np.where(labels == "Q1", "standard", "high").astype(object)
+    subgroup[labels == "Q2-Q4"] = np.where(
+        np.arange((labels == "Q2-Q4").sum()) % 2, "high", "standard"
+    )
+    empty_cell = interaction_test(
+        time, event, labels, ("Q1", "Q2-Q4"), subgroup, subgroup_name="cytogenetic_risk"
+    ).row(0, named=True)
+    assert empty_cell["note"] == (
+        "interaction not estimable: Q1 holds no patient with cytogenetic_risk = high"
+    )
+    subgroup[np.flatnonzero(labels == "Q1")[:3]] = "high"
+    event = event.copy()
+    event[(labels == "Q1") & (subgroup == "high")] = 0
+    no_events = interaction_test(
+        time, event, labels, ("Q1", "Q2-Q4"), subgroup, subgroup_name="cytogenetic_risk"
+    ).row(0, named=True)
+    q1_high = int(((labels == "Q1") & (subgroup == "high")).sum())
+    assert no_events["note"].startswith(
+        f"interaction not estimable: no events among the {q1_high} Q1 patients with "
+        "cytogenetic_risk = high"
+    )

@@ -81,3 +81,42 @@ def test_statuses() -> None:
     assert (result.status, result.statistic, result.p_value) == ("no_events", None, None)
     trend = logrank_trend_test(time, np.zeros(4), np.array([1.0, 1, 2, 2]))
     assert trend.status == "no_events"
+
+
+def _censored_early_group() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """16 patients, 4 per quartile of ``values = 1..16``; Q4's patients are censored
+    before the first event, so they are never at risk at an event time (E = 0)."""
+    time = np.array([5, 8, 12, 20, 6, 9, 15, 22, 7, 11, 18, 25, 2, 3, 1, 4], dtype=float)
+    event = np.array([1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 0, 0, 0, 0, 0])
+    values = np.arange(1.0, 17.0)
+    return time, event, values
+
+
+def test_df_counts_only_groups_with_expected_events_as_r_survdiff() -> None:
+    """R: ``df = sum(E > 0) - 1`` (print.survdiff). The statistic is that of the three
+    groups at risk; df 2, not 3, and the p-value follows."""
+    from analysis.groups import assign_groups
+
+    time, event, values = _censored_early_group()
+    groups = assign_groups(values, "quartiles").labels
+    assert list(groups[12:]) == ["Q4"] * 4
+    ours = logrank_test(time, event, groups)
+    assert ours.expected[3] == 0.0
+    assert ours.df == 2
+    at_risk = groups != "Q4"
+    three = logrank_test(time[at_risk], event[at_risk], groups[at_risk])
+    assert ours.statistic == pytest.approx(three.statistic, rel=1e-12)
+    assert ours.p_value == pytest.approx(chi2.sf(ours.statistic, 2), rel=1e-12)
+
+
+def test_scan_counts_the_same_degrees_of_freedom() -> None:
+    """The scan's 4-quartile test follows the same rule as the single-biomarker path."""
+    from analysis.groups import assign_groups
+    from analysis.scan import quartile_scan
+
+    time, event, values = _censored_early_group()
+    result = quartile_scan(values[:, None], time, event, min_patients=4)
+    single = logrank_test(time, event, assign_groups(values, "quartiles").labels)
+    assert result.quartiles_df[0] == single.df == 2
+    assert result.quartiles_statistic[0] == pytest.approx(single.statistic, rel=1e-9)
+    assert result.quartiles_p[0] == pytest.approx(single.p_value, rel=1e-9)

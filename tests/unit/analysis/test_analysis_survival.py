@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import polars as pl
 import pytest
 
 from analysis.survival import km_at, km_curve, median_survival
@@ -61,13 +62,14 @@ def test_landmark_is_right_continuous_and_n_at_risk_is_r_n_risk() -> None:
     at_4 = km_at(curve, 4.0)
     assert at_4.survival == pytest.approx(5 / 12)
     assert at_4.n_at_risk == 2
-    assert km_at(curve, 0.5) == (6, 1.0, 1.0, 1.0)
+    # S = 1 before the first event: no interval (it would be the point 1), and why.
+    assert km_at(curve, 0.5) == (6, 1.0, None, None, "no_events")
     assert km_at(curve, 10.0).survival == 0.0  # the curve reached 0: stays 0
 
 
 def test_landmark_beyond_follow_up_is_undefined() -> None:
     curve = km_curve(np.array([1.0, 2.0, 3.0]), np.array([1, 0, 0]))
-    assert km_at(curve, 5.0) == (0, None, None, None)
+    assert km_at(curve, 5.0) == (0, None, None, None, "beyond_followup")
 
 
 def test_event_at_time_zero_is_kept() -> None:
@@ -81,3 +83,18 @@ def test_median_and_not_reached() -> None:
     curve = km_curve(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1, 0, 0, 0]))
     # Median not reached, but the lower confidence curve crosses 0.5 at 1 (R prints the same).
     assert median_survival(curve) == (None, 1.0, None)
+
+
+@pytest.mark.parametrize("method", ["log-log", "log", "plain"])
+def test_no_interval_collapses_to_a_point(method: str) -> None:
+    """Before the first event S = 1 and the Greenwood variance is 0: every method would
+    give the point (1, 1) (R: NA for log-log, (1, 1) for log and plain). We give no
+    interval and say why; where S = 0 there is none either."""
+    curve = km_curve(np.array([1.0, 2.0, 3.0, 4.0]), np.array([0, 0, 1, 1]), ci_method=method)
+    at_start = curve.filter(pl.col("survival") == 1.0)
+    assert at_start.height == 3 and at_start["ci_lower"].null_count() == 3
+    assert at_start["ci_upper"].null_count() == 3
+    assert km_at(curve, 2.5)[2:] == (None, None, "no_events")
+    assert km_at(curve, 4.0)[1:] == (0.0, None, None, "survival_zero")
+    between = km_at(curve, 3.5)
+    assert between.ci_status == "ok" and between.ci_lower < between.survival < between.ci_upper

@@ -22,9 +22,9 @@ from analysis.cox import FIT_OPTIONS
 from analysis.distributions import chi2_sf_array, erfc_array
 from analysis.endpoint import analyse_groups
 from analysis.groups import assign_groups
+from analysis.multiplicity import benjamini_hochberg
 from analysis.scan import (
     ScanResult,
-    benjamini_hochberg,
     quartile_cutpoints,
     quartile_scan,
 )
@@ -229,45 +229,7 @@ def test_cutpoints_of_the_cohort_tested_in_a_subgroup(
         assert within.hazard_ratio[gene] == pytest.approx(cox["hazard_ratio"], rel=1e-8)
 
 
-# --- 2. Benjamini-Hochberg ------------------------------------------------------------------
-
-#: Benjamini & Hochberg (1995), section 4.2: 15 p-values of a clinical trial; at q = 0.05
-#: the procedure rejects the four smallest.
-BH_1995_P = [
-    0.0001, 0.0004, 0.0019, 0.0095, 0.0201, 0.0278, 0.0298, 0.0344,
-    0.0459, 0.3240, 0.4262, 0.5719, 0.6528, 0.7590, 1.0,
-]  # fmt: skip
-
-
-def _bh_by_definition(p: list[float]) -> np.ndarray:
-    """q_(i) = min over j >= i of min(1, m p_(j) / j), written as the definition reads."""
-    present = [i for i, value in enumerate(p) if not math.isnan(value)]
-    ordered = sorted(present, key=lambda i: p[i])
-    m = len(ordered)
-    q = np.full(len(p), np.nan)
-    for rank, index in enumerate(ordered, start=1):
-        q[index] = min(min(1.0, p[ordered[j - 1]] * m / j) for j in range(rank, m + 1))
-    return q
-
-
-def test_bh_on_the_1995_example() -> None:
-    q = benjamini_hochberg(np.array(BH_1995_P))
-    assert int(np.sum(q <= 0.05)) == 4
-    assert q[:5] == pytest.approx([0.0015, 0.003, 0.0095, 0.035625, 0.0603], rel=1e-12)
-    np.testing.assert_allclose(q, _bh_by_definition(BH_1995_P), rtol=1e-14)
-
-
-def test_bh_with_nan_and_ties_equals_the_definition() -> None:
-    rng = np.random.default_rng(3)
-    p = np.round(rng.random(200) ** 3, 3)  # many ties, some zeros
-    p[rng.choice(200, 25, replace=False)] = np.nan
-    q = benjamini_hochberg(p)
-    np.testing.assert_allclose(q, _bh_by_definition(p.tolist()), rtol=1e-14)
-    assert np.array_equal(np.isnan(q), np.isnan(p))  # NaN stays NaN, not counted in m
-    order = np.argsort(p[~np.isnan(p)])
-    assert np.all(np.diff(q[~np.isnan(p)][order]) >= 0) and np.nanmax(q) <= 1.0
-    assert np.isnan(benjamini_hochberg(np.array([np.nan]))).all()
-    assert benjamini_hochberg(np.array([])).size == 0
+# --- 2. Benjamini-Hochberg: tests/unit/analysis/test_multiplicity.py and the R references
 
 
 # --- 3. false discoveries and power on the scale cohort -------------------------------------
