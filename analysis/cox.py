@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from analysis.vocabulary import MIN_EVENTS_PER_VARIABLE, WALD_Z, Status
+
 #: lifelines settings that reproduce R's convergence (used by the tests' reference fits).
 FIT_OPTIONS = {"precision": 1e-12, "r_precision": 1e-12}
-MIN_EVENTS_PER_VARIABLE = 10
 PH_TIME_TRANSFORM = "km"
-#: Two-sided 95% normal quantile, as lifelines (alpha 0.05) and R's confint use.
-WALD_Z = 1.959963984540054
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,7 @@ class CoxTerm:
     ph_test_p: float | None
     #: This term's own status when it differs from the model's (e.g. a covariate
     #: estimated while the biomarker term is not estimable); None = the model's status.
-    status: str | None = None
+    status: Status | None = None
     #: Why this term has no estimate, or how it was estimated, in words.
     note: str | None = None
 
@@ -62,7 +61,7 @@ class CoxResult:
     events_per_variable: float | None
     ph_test_global_p: float | None
     log_likelihood: float | None
-    status: str
+    status: Status
     warnings: tuple[str, ...] = field(default=())
 
     def term(self, name: str) -> CoxTerm:
@@ -151,7 +150,7 @@ def _limit_fit(
         )
     limit = None
     if estimable:
-        limit = cox_model(
+        limit = _fit_frame(
             subset,
             duration_col,
             event_col,
@@ -209,26 +208,32 @@ def _limit_fit(
     )
 
 
+#: Column names of the internal frame; a term may not use them.
+_TIME, _EVENT = "__time__", "__event__"
+
+
 def cox_model(
-    frame: pd.DataFrame,
-    duration_col: str,
-    event_col: str,
-    terms: list[str],
+    x: np.ndarray,
+    time: np.ndarray,
+    event: np.ndarray,
+    terms: Sequence[str],
     *,
     reference_terms: Sequence[str] = (),
     min_events_per_variable: float = MIN_EVENTS_PER_VARIABLE,
     ph_test: bool = True,
 ) -> CoxResult:
-    """Fit ``Surv(duration, event) ~ terms`` with Efron ties and R-level convergence.
+    """Fit ``Surv(time, event) ~ x`` with Efron ties and R-level convergence.
 
     Parameters
     ----------
-    frame : pd.DataFrame
-        Numeric columns only (group dummies already made); rows with a missing value in
-        the used columns are dropped (complete cases, as R's ``na.omit``).
-    duration_col, event_col : str
-    terms : list of str
-        Columns to use as covariates, in order.
+    x : np.ndarray
+        (n, p) numeric design, one column per term (group dummies already made); rows
+        with a missing value in ``x``, ``time`` or ``event`` are dropped (complete cases,
+        as R's ``na.omit``).
+    time, event : np.ndarray
+        Follow-up times and 0/1 event indicators.
+    terms : sequence of str
+        Names of the columns of ``x``, in order.
     reference_terms : sequence of str
         The 0/1 dummies of one factor (e.g. "Q2", "Q3", "Q4"); the rows where all are 0
         form the reference group, which must also have events.
@@ -242,6 +247,36 @@ def cox_model(
     -------
     CoxResult
     """
+    design = np.asarray(x, dtype=float)
+    design = design[:, None] if design.ndim == 1 else design
+    names = list(terms)
+    if design.shape[1] != len(names) or {_TIME, _EVENT} & set(names):
+        raise ValueError(f"x must have one column per term, none named {_TIME} or {_EVENT}")
+    frame = pd.DataFrame(design, columns=names)
+    frame[_TIME] = np.asarray(time, dtype=float)
+    frame[_EVENT] = np.asarray(event, dtype=float)
+    return _fit_frame(
+        frame,
+        _TIME,
+        _EVENT,
+        names,
+        reference_terms=reference_terms,
+        min_events_per_variable=min_events_per_variable,
+        ph_test=ph_test,
+    )
+
+
+def _fit_frame(
+    frame: pd.DataFrame,
+    duration_col: str,
+    event_col: str,
+    terms: list[str],
+    *,
+    reference_terms: Sequence[str] = (),
+    min_events_per_variable: float = MIN_EVENTS_PER_VARIABLE,
+    ph_test: bool = True,
+) -> CoxResult:
+    """:func:`cox_model` on a frame with the time and event columns named."""
     from analysis.coxph import fit_efron
     from analysis.distributions import normal_sf
 

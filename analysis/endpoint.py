@@ -19,6 +19,7 @@ from analysis.cox import CoxResult, cox_model
 from analysis.interaction import interaction_test
 from analysis.logrank import TestResult, logrank_test, logrank_trend_test
 from analysis.survival import CURVE_COLUMNS, km_at, km_curve, median_survival
+from analysis.vocabulary import CIMethod, FirthMode
 
 #: Statuses of a maximum-likelihood fit for which ``firth="auto"`` adds the Firth rows.
 FIRTH_WHEN = ("no_events_in_group", "did_not_converge")
@@ -98,9 +99,9 @@ def analyse_groups(
     group_order: Sequence[str],
     *,
     landmarks_days: Sequence[float],
-    ci_method: str = "log-log",
+    ci_method: CIMethod = "log-log",
     covariates: pd.DataFrame | None = None,
-    firth: str = "auto",
+    firth: FirthMode = "auto",
 ) -> GroupAnalysis:
     """Kaplan-Meier, landmarks, medians, log-rank (and trend), Cox for one grouping.
 
@@ -246,7 +247,7 @@ def _readable(note: str | None, order: list[str]) -> str | None:
 
 
 def _fit_groups(
-    model: str, frame: pd.DataFrame, order: list[str], extra: Sequence[str], firth: str
+    model: str, frame: pd.DataFrame, order: list[str], extra: Sequence[str], firth: FirthMode
 ) -> pl.DataFrame:
     """Fit one model; groups of size 0 and impossible contrasts become status rows.
 
@@ -267,7 +268,14 @@ def _fit_groups(
             else f"not estimable: {order[0]}, the reference group, has no patients"
         )
         return _status_rows(model, order, order[1:], extra, n, n_events, status, note)
-    result = cox_model(frame, "time", "event", [*present, *extra], reference_terms=present)
+    terms = [*present, *extra]
+    result = cox_model(
+        frame[terms].to_numpy(dtype=float),
+        frame["time"].to_numpy(dtype=float),
+        frame["event"].to_numpy(dtype=float),
+        terms,
+        reference_terms=present,
+    )
     parts = [pl.DataFrame(_cox_rows(model, result, order, extra), schema=COX_SCHEMA, orient="row")]
     if firth == "always" or (firth == "auto" and result.status in FIRTH_WHEN):
         parts.append(_firth_rows(model, frame, [*present, *extra], order))
@@ -364,7 +372,7 @@ def _status_rows(
 
 
 def _univariable_cox(
-    times: np.ndarray, events: np.ndarray, group: np.ndarray, order: list[str], firth: str
+    times: np.ndarray, events: np.ndarray, group: np.ndarray, order: list[str], firth: FirthMode
 ) -> pl.DataFrame:
     frame = pd.concat(
         [pd.DataFrame({"time": times, "event": events}), _dummies(group, order)], axis=1
@@ -379,7 +387,7 @@ def _adjusted_cox(
     order: list[str],
     covariates: pd.DataFrame,
     notes: list[str],
-    firth: str,
+    firth: FirthMode,
 ) -> pl.DataFrame:
     extra = [str(column) for column in covariates.columns]
     clash = set(extra) & {"time", "event", *order}

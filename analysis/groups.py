@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from analysis.vocabulary import Grouping, GroupingStatus
+
 #: Quantile probabilities and group labels per grouping, lowest expression first. The first
 #: label is the reference group of every comparison (Q1 = lowest expression).
-GROUPINGS: dict[str, tuple[tuple[float, ...], tuple[str, ...]]] = {
+CUTS: dict[Grouping, tuple[tuple[float, ...], tuple[str, ...]]] = {
     "q1_vs_rest": ((0.25,), ("Q1", "Q2-Q4")),
     "quartiles": ((0.25, 0.50, 0.75), ("Q1", "Q2", "Q3", "Q4")),
     "median": ((0.50,), ("M1", "M2")),
@@ -57,8 +59,8 @@ class GroupAssignment:
     cutpoints: dict[str, tuple[float, float]]
     quantiles: tuple[float, ...]
     group_sizes: dict[str, int]
-    status: str
-    grouping: str
+    status: GroupingStatus
+    grouping: Grouping
     notes: list[str] = field(default_factory=list)
 
 
@@ -95,7 +97,7 @@ def quantile_type7(values: np.ndarray, probs: np.ndarray | list[float]) -> np.nd
     return np.quantile(array, probabilities, method="linear")
 
 
-def assign_groups(values: np.ndarray, grouping: str) -> GroupAssignment:
+def assign_groups(values: np.ndarray, grouping: Grouping) -> GroupAssignment:
     """Assign each patient to an expression group.
 
     Parameters
@@ -121,9 +123,9 @@ def assign_groups(values: np.ndarray, grouping: str) -> GroupAssignment:
     >>> result.labels.tolist()
     ['Q1', 'Q1', 'Q2-Q4', 'Q2-Q4', 'Q2-Q4', 'Q2-Q4', 'Q2-Q4', 'Q2-Q4']
     """
-    if grouping not in GROUPINGS:
-        raise ValueError(f"unknown grouping {grouping!r}; expected one of {sorted(GROUPINGS)}")
-    probabilities, group_order = GROUPINGS[grouping]
+    if grouping not in CUTS:
+        raise ValueError(f"unknown grouping {grouping!r}; expected one of {list(CUTS)}")
+    probabilities, group_order = CUTS[grouping]
     array = np.asarray(values, dtype=float)
     present = ~np.isnan(array)
     observed = array[present]
@@ -158,7 +160,7 @@ def assign_groups(values: np.ndarray, grouping: str) -> GroupAssignment:
     )
 
 
-def _status(observed: np.ndarray, cuts: np.ndarray, sizes: dict[str, int]) -> str:
+def _status(observed: np.ndarray, cuts: np.ndarray, sizes: dict[str, int]) -> GroupingStatus:
     """Most serious condition first: too few values, one group, ties at a cut point."""
     if observed.size < MIN_VALUES:
         return "too_few_values"

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from analysis.cox import cox_model
+from analysis.cox import CoxResult, cox_model
 from analysis.distributions import chi2_sf
 
 INTERACTION_SCHEMA = {
@@ -135,8 +135,12 @@ def interaction_test(
                     f"{subgroup_name} = {level}"
                 )
                 return status_frame("no_events_in_group", reason)
-    reduced = cox_model(frame, "time", "event", [*main, *sub_terms], ph_test=False)
-    full = cox_model(frame, "time", "event", [*main, *sub_terms, *names], ph_test=False)
+
+    def fit(terms: list[str]) -> CoxResult:
+        return cox_model(frame[terms].to_numpy(), times, events, terms, ph_test=False)
+
+    reduced = fit([*main, *sub_terms])
+    full = fit([*main, *sub_terms, *names])
     if reduced.log_likelihood is None or full.log_likelihood is None:
         failed = full if full.log_likelihood is None else reduced
         return status_frame(failed.status, "; ".join(failed.warnings) or failed.status)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.distributions import chi2_sf
+from analysis.vocabulary import Status
 
 #: Relative tolerance for the rank and the generalised inverse of the k-group covariance.
 PINV_RCOND = 1e-10
@@ -37,7 +38,7 @@ class TestResult:
     statistic: float | None
     df: int | None
     p_value: float | None
-    status: str
+    status: Status
     observed: tuple[float, ...] = ()
     expected: tuple[float, ...] = ()
 

@@ -44,20 +44,17 @@ import polars as pl
 
 from analysis.coxph_vectorised import efron_terms, newton_raphson
 from analysis.distributions import chi2_sf_array, erfc_array
-from analysis.groups import GROUPINGS
+from analysis.groups import CUTS
 from analysis.logrank import EXPECTED_TOLERANCE, PINV_RCOND, ZERO_VARIANCE
+from analysis.vocabulary import MIN_EVENTS_PER_VARIABLE, WALD_Z
 
 #: q25, q50, q75: the study's quartile convention, defined once in analysis.groups.
-QUARTILE_PROBABILITIES = np.asarray(GROUPINGS["quartiles"][0])
+QUARTILE_PROBABILITIES = np.asarray(CUTS["quartiles"][0])
 #: Genes with fewer usable patients are not tested ("too_few_values").
 MIN_PATIENTS = 20
 #: Genes per chunk: about 65 MB of work arrays per worker for 1,000 patients, small enough
 #: to stay in cache better than larger chunks (benchmarks/scan_core.py).
 CHUNK_GENES = 512
-#: Two-sided 95% normal quantile; equal to analysis.cox.WALD_Z (not imported: pandas).
-WALD_Z = 1.959963984540054
-#: Events per variable below which a fitted model is flagged (analysis.cox, Peduzzi 1996).
-MIN_EVENTS_PER_VARIABLE = 10
 
 #: Group counts are packed 16 bits per quartile into one int64 (Q1 in the lowest bits).
 _FIELD_BITS = 16
@@ -71,9 +68,10 @@ class ScanResult:
     """Per-gene results of :func:`quartile_scan`; each array has one entry per gene.
 
     Undefined statistics are NaN here and null in :meth:`to_frame`. ``status`` uses the
-    vocabulary of the single-biomarker path (docs/statistics.md, "Status values") for the
-    Q1 vs Q2-Q4 analysis, most serious first: ``too_few_values`` (fewer usable patients
-    than ``min_patients``, or no cut points: nothing is tested), ``single_group`` (Q1 or
+    vocabulary of the single-biomarker path (:data:`analysis.vocabulary.STATUSES`, whose
+    order is the precedence) for the Q1 vs Q2-Q4 analysis, most serious first:
+    ``too_few_values`` (fewer usable patients than ``min_patients``, or no cut points:
+    nothing is tested), ``single_group`` (Q1 or
     Q2-Q4 is empty), ``no_events``, ``no_events_in_group`` (Q1 or Q2-Q4 has no event:
     log-rank tests reported, hazard ratio null), ``did_not_converge``,
     ``few_events_per_variable`` (fewer than 10 events: reported, treat as a warning),

@@ -15,7 +15,8 @@ from typing import NamedTuple
 import numpy as np
 import polars as pl
 
-CI_METHODS = ("log-log", "log", "plain")
+from analysis.vocabulary import CI_METHODS, CIMethod, CIStatus
+
 CONFIDENCE_LEVEL = 0.95
 
 CURVE_SCHEMA = {
@@ -30,25 +31,21 @@ CURVE_SCHEMA = {
 }
 
 
-#: Why a landmark's interval is (or is not) given; stored as ``km_landmarks.ci_status``.
-#: ``no_events``: S = 1, no event up to t, so the Greenwood variance is 0 and every
-#: interval would collapse to the point 1; ``survival_zero``: S = 0, the log scales are
-#: undefined and the variance is infinite; ``beyond_followup``: no estimate at t;
-#: ``empty_group``: no patients (set by :mod:`analysis.endpoint`).
-CI_STATUSES = ("ok", "no_events", "survival_zero", "beyond_followup", "empty_group")
-
-
 class KMPoint(NamedTuple):
     """Kaplan-Meier value at one time (see :func:`km_at`).
 
-    ``ci_status`` says why ``ci_lower``/``ci_upper`` are None (:data:`CI_STATUSES`).
+    ``ci_status`` says why ``ci_lower``/``ci_upper`` are None
+    (:data:`analysis.vocabulary.CI_STATUSES`): ``no_events``: S = 1, no event up to t, so
+    the Greenwood variance is 0 and every interval would collapse to the point 1;
+    ``survival_zero``: S = 0, the log scales are undefined; ``beyond_followup``: no
+    estimate at t; ``empty_group``: no patients (set by :mod:`analysis.endpoint`).
     """
 
     n_at_risk: int
     survival: float | None
     ci_lower: float | None
     ci_upper: float | None
-    ci_status: str = "ok"
+    ci_status: CIStatus = "ok"
 
 
 #: Columns of a Kaplan-Meier curve as stored in the result tables (km_curves and
@@ -56,7 +53,9 @@ class KMPoint(NamedTuple):
 CURVE_COLUMNS = ["time_days", "n_at_risk", "events", "censored", "survival", "ci_lower", "ci_upper"]
 
 
-def km_curve(time: np.ndarray, event: np.ndarray, *, ci_method: str = "log-log") -> pl.DataFrame:
+def km_curve(
+    time: np.ndarray, event: np.ndarray, *, ci_method: CIMethod = "log-log"
+) -> pl.DataFrame:
     """Kaplan-Meier estimate with Greenwood standard errors and pointwise 95% intervals.
 
     Parameters

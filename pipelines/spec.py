@@ -33,12 +33,21 @@ from typing import Any
 
 import yaml
 
+from analysis.vocabulary import (
+    ADJUSTMENT_METHODS,
+    CI_METHODS,
+    ENDPOINTS,
+    FIRTH_MODES,
+    GROUPINGS,
+    AdjustmentMethod,
+    CIMethod,
+    Endpoint,
+    FirthMode,
+    Grouping,
+)
 from pipelines.build.settings import DEFAULT_HIGH_RISK_ABERRATIONS, BuildSettings
 
 SUPPORTED_SPEC_VERSIONS: tuple[int, ...] = (1,)
-ENDPOINTS: tuple[str, ...] = ("pfs", "os")
-GROUPINGS: tuple[str, ...] = ("q1_vs_rest", "quartiles", "median", "tertiles")
-CI_METHODS: tuple[str, ...] = ("log-log", "plain", "log")
 #: Time axis of the report's Kaplan-Meier figures.
 FIGURE_TIME_UNITS: tuple[str, ...] = ("years", "months")
 QUARTILES_WITHIN: tuple[str, ...] = ("cohort", "subgroup")
@@ -79,40 +88,15 @@ ABERRATION_SEED = (
 )
 YAML_BOOLEAN_HINT = "YAML 1.1 reads yes/no/on/off/true/false as booleans; quote the value"
 
-KEYS: tuple[str, ...] = (
-    "study",
-    "spec_version",
-    "description",
-    "biomarkers",
-    "endpoints",
-    "groupings",
-    "landmarks_years",
-    "subgroups",
-    "subgroup_levels",
-    "high_risk_aberrations",
-    "adjust_for",
-    "data_cutoff",
-    "quartiles_within",
-    "ci_method",
-    "figure_time_unit",
-    "time_origin",
-    "days_per_year",
-    "reference_gene",
-    "min_patients_per_gene",
-    "scan",
-    "multiplicity",
-    "firth",
-    "target_hr",
-)
+#: Keys of the ``reference`` mapping (published figures shown beside the run's) and of
+#: each of its ``results``.
+REFERENCE_KEYS: tuple[str, ...] = ("citation", "landmark_years", "results")
+REFERENCE_RESULT_KEYS: tuple[str, ...] = ("biomarker", "endpoint", "low", "high", "p")
 #: Keys of the ``scan`` mapping.
 SCAN_KEYS: tuple[str, ...] = ("within_subgroups", "top_genes", "fdr")
 #: Keys of the ``multiplicity`` mapping and of its ``family``.
 MULTIPLICITY_KEYS: tuple[str, ...] = ("family", "methods")
 FAMILY_KEYS: tuple[str, ...] = ("biomarkers", "endpoints", "grouping")
-#: Multiple-testing adjustments (R ``p.adjust`` methods "holm" and "BH").
-ADJUSTMENT_METHODS: tuple[str, ...] = ("holm", "bh")
-#: When the Firth-penalised Cox model is fitted besides the MLE.
-FIRTH_MODES: tuple[str, ...] = ("auto", "always", "never")
 REQUIRED_KEYS: tuple[str, ...] = ("study", "spec_version", "biomarkers", "endpoints", "groupings")
 
 
@@ -155,9 +139,9 @@ class MultiplicitySettings:
     """
 
     biomarkers: tuple[str, ...] | None = None
-    endpoints: tuple[str, ...] | None = None
-    grouping: str = "q1_vs_rest"
-    methods: tuple[str, ...] = ADJUSTMENT_METHODS
+    endpoints: tuple[Endpoint, ...] | None = None
+    grouping: Grouping = "q1_vs_rest"
+    methods: tuple[AdjustmentMethod, ...] = ADJUSTMENT_METHODS
 
     def settings(self) -> dict[str, Any]:
         return {
@@ -168,6 +152,31 @@ class MultiplicitySettings:
             },
             "methods": list(self.methods),
         }
+
+
+@dataclass(frozen=True)
+class PublishedResult:
+    """One published Q1 vs Q2-Q4 result: landmark survival of Q1 (``low``) and Q2-Q4
+    (``high``), as fractions, and the published log-rank p, as printed (text)."""
+
+    biomarker: str
+    endpoint: str
+    low: float
+    high: float
+    p: str
+
+
+@dataclass(frozen=True)
+class ReferenceSettings:
+    """Published figures of the study a spec replicates (``reference``), shown beside the
+    run's own numbers in the summary and report, labelled with ``citation``."""
+
+    citation: str
+    landmark_years: float
+    results: tuple[PublishedResult, ...]
+
+    def settings(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
@@ -182,8 +191,8 @@ class StudySpec:
     biomarkers: tuple[str, ...] | str  # gene names (upper case) or "all"
     spec_version: int = 1
     description: str | None = None
-    endpoints: tuple[str, ...] = ENDPOINTS
-    groupings: tuple[str, ...] = ("q1_vs_rest", "quartiles")
+    endpoints: tuple[Endpoint, ...] = ENDPOINTS
+    groupings: tuple[Grouping, ...] = ("q1_vs_rest", "quartiles")
     landmarks_years: tuple[float, ...] = (1.0, 3.0, 5.0)
     subgroups: tuple[str, ...] = ()
     #: subgroup -> levels analysed; a subgroup missing here is analysed at every
@@ -195,7 +204,7 @@ class StudySpec:
     adjust_for: tuple[str, ...] = ()
     data_cutoff: dt.date | None = None
     quartiles_within: str = "cohort"
-    ci_method: str = "log-log"
+    ci_method: CIMethod = "log-log"
     figure_time_unit: str = "years"
     time_origin: str = "diagnosis_date"
     days_per_year: float = 365.25
@@ -206,9 +215,11 @@ class StudySpec:
     #: The primary family for Holm/BH adjustment (docs/study-spec.md, ``multiplicity``).
     multiplicity: MultiplicitySettings = field(default_factory=MultiplicitySettings)
     #: Firth-penalised Cox: "auto" where the MLE does not exist, "always", or "never".
-    firth: str = "auto"
+    firth: FirthMode = "auto"
     #: The hazard ratio at which power is reported (results.power).
     target_hr: float = 2.0
+    #: Published figures shown beside the run's; None = nothing to compare with.
+    reference: ReferenceSettings | None = None
     #: SHA-256 (hex) of the exact bytes of the spec file; "" when not read from a file.
     sha256: str = field(default="", compare=False)
     #: Where the spec came from (for messages); not a setting.
@@ -253,34 +264,12 @@ class StudySpec:
         return tuple(sorted(set(self.adjust_for) | set(self.subgroups)))
 
     def settings(self) -> dict[str, Any]:
-        """Every setting (defaults resolved) as JSON-able values; not sha256 or source."""
-        return {
-            "study": self.study,
-            "spec_version": self.spec_version,
-            "description": self.description,
-            "biomarkers": self.biomarkers
-            if isinstance(self.biomarkers, str)
-            else list(self.biomarkers),
-            "endpoints": list(self.endpoints),
-            "groupings": list(self.groupings),
-            "landmarks_years": list(self.landmarks_years),
-            "subgroups": list(self.subgroups),
-            "subgroup_levels": {key: list(value) for key, value in self.subgroup_levels.items()},
-            "high_risk_aberrations": list(self.high_risk_aberrations),
-            "adjust_for": list(self.adjust_for),
-            "data_cutoff": self.data_cutoff.isoformat() if self.data_cutoff else None,
-            "quartiles_within": self.quartiles_within,
-            "ci_method": self.ci_method,
-            "figure_time_unit": self.figure_time_unit,
-            "time_origin": self.time_origin,
-            "days_per_year": self.days_per_year,
-            "reference_gene": self.reference_gene,
-            "min_patients_per_gene": self.min_patients_per_gene,
-            "scan": self.scan.settings() if self.scan else None,
-            "multiplicity": self.multiplicity.settings(),
-            "firth": self.firth,
-            "target_hr": self.target_hr,
-        }
+        """Every setting (defaults resolved) as JSON-able values; not sha256 or source.
+
+        Derived from the dataclass fields (:data:`KEYS`), so a new key cannot be
+        forgotten here: tuples become lists, dates ISO text, nested settings mappings.
+        """
+        return {key: _jsonable(getattr(self, key)) for key in KEYS}
 
     def to_settings_json(self) -> str:
         """Canonical JSON of :meth:`settings` (sorted keys, no spaces), stored with results.
@@ -289,6 +278,26 @@ class StudySpec:
         :attr:`sha256`; results record both.
         """
         return json.dumps(self.settings(), sort_keys=True, separators=(",", ":"))
+
+
+#: The spec's top-level keys: the fields of :class:`StudySpec` that are settings, in
+#: order (the file's hash and path are not keys).
+KEYS: tuple[str, ...] = tuple(
+    item.name for item in dataclasses.fields(StudySpec) if item.name not in ("sha256", "source")
+)
+
+
+def _jsonable(value: Any) -> Any:
+    """A setting as JSON: tuples to lists, dates to ISO text, nested settings to dicts."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return value.settings() if hasattr(value, "settings") else dataclasses.asdict(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, tuple | list):
+        return [_jsonable(item) for item in value]
+    return value
 
 
 def load_spec(path: Path, *, aberration_columns: Mapping[str, str] | None = None) -> StudySpec:
@@ -432,6 +441,7 @@ class _Reader:
             "multiplicity": self._multiplicity(),
             "firth": self._choice("firth", FIRTH_MODES, "auto"),
             "target_hr": self._target_hr(),
+            "reference": self._reference(),
         }
         self._cross_checks(values)
         if self.problems:
@@ -819,6 +829,62 @@ class _Reader:
             else:
                 family[key] = tuple(n.upper() if key == "biomarkers" else n for n in names)
         return family
+
+    def _reference(self) -> ReferenceSettings | None:
+        """``citation`` (text), ``landmark_years`` (> 0) and ``results``: a list of
+        mappings of :data:`REFERENCE_RESULT_KEYS` (``low``/``high`` fractions in [0, 1],
+        ``p`` as printed, quoted)."""
+        if not self._present("reference"):
+            return None
+        value = self.document["reference"]
+        if not isinstance(value, dict):
+            self.add("reference", f"must be a mapping of {', '.join(REFERENCE_KEYS)}")
+            return None
+        for key in value:
+            if key not in REFERENCE_KEYS:
+                self.add(
+                    f"reference.{key}",
+                    f"unknown key{_suggest(str(key), REFERENCE_KEYS)}; allowed: "
+                    f"{', '.join(REFERENCE_KEYS)}",
+                )
+        citation, years, items = (value.get(k) for k in REFERENCE_KEYS)
+        problems = len(self.problems)
+        if not isinstance(citation, str) or not citation.strip():
+            self.add("reference.citation", "must be text naming the publication")
+        if isinstance(years, bool) or not isinstance(years, int | float) or not years > 0:
+            self.add(
+                "reference.landmark_years", f"must be a positive number (got {_describe(years)})"
+            )
+        if not isinstance(items, list) or not items:
+            self.add("reference.results", "must be a non-empty list of published results")
+            items = []
+        results = [self._published(index, item) for index, item in enumerate(items)]
+        if len(self.problems) > problems or any(r is None for r in results):
+            return None
+        return ReferenceSettings(citation.strip(), float(years), tuple(results))  # type: ignore[arg-type, union-attr]
+
+    def _published(self, index: int, item: Any) -> PublishedResult | None:
+        where = f"reference.results[{index}]"
+        if not isinstance(item, dict) or set(item) != set(REFERENCE_RESULT_KEYS):
+            self.add(where, f"must be a mapping of exactly {', '.join(REFERENCE_RESULT_KEYS)}")
+            return None
+        fractions = [item[k] for k in ("low", "high")]
+        if any(
+            isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 1
+            for v in fractions
+        ):
+            self.add(where, "low and high must be survival fractions between 0 and 1")
+            return None
+        if not isinstance(item["p"], str) or not isinstance(item["biomarker"], str):
+            self.add(where, "biomarker and p must be text (quote p: '0.01')")
+            return None
+        endpoint = item["endpoint"]
+        if endpoint not in ENDPOINTS:
+            self.add(where, f"endpoint must be one of {', '.join(ENDPOINTS)}")
+            return None
+        return PublishedResult(
+            item["biomarker"].upper(), endpoint, float(item["low"]), float(item["high"]), item["p"]
+        )
 
     def _target_hr(self) -> float:
         if not self._present("target_hr"):

@@ -364,8 +364,14 @@ def test_cox_model_equals_coxph(case_id: str, model: str) -> None:
     """coxph(ties = "efron"): coef, se, HR, confint, Wald p, log-likelihood, n, events."""
     expected = CASES[case_id]["cox"][model]
     frame, dummies, extra = _design(CASES[case_id], model == "adjusted")
+    terms = [*dummies, *extra]
     result = cox_model(
-        frame, "time", "event", [*dummies, *extra], reference_terms=dummies, ph_test=False
+        frame[terms].to_numpy(),
+        frame["time"],
+        frame["event"],
+        terms,
+        reference_terms=dummies,
+        ph_test=False,
     )
     assert (result.n, result.events) == (expected["n"], expected["events"])
     _cox_close(result.log_likelihood, expected["loglik"], f"{case_id} {model} loglik")

@@ -115,7 +115,9 @@ def test_aml_coxph_efron(aml: pd.DataFrame) -> None:
     # [DOAML] coxph(Surv(time, status) ~ x, aml, method = "efron"): coef 0.916, exp(coef) 2.5,
     # se 0.512, z 1.79, p 0.074 (Wald); likelihood ratio test 3.38.
     frame = aml.assign(nonmaintained=(aml["x"] == "Nonmaintained").astype(float))
-    row = cox_model(frame, "time", "status", ["nonmaintained"]).term("nonmaintained")
+    row = cox_model(
+        frame[["nonmaintained"]].to_numpy(), frame["time"], frame["status"], ["nonmaintained"]
+    ).term("nonmaintained")
     assert _close(row.coef, "0.916")
     assert _close(row.hazard_ratio, "2.5")
     assert _close(row.se, "0.512")
@@ -164,7 +166,7 @@ def test_ovarian_kaplan_meier(ovarian: pd.DataFrame) -> None:
 
 def test_ovarian_coxph_age(ovarian: pd.DataFrame) -> None:
     # [OVAR] coxph(Surv(futime, fustat) ~ age): coef 0.162, exp 1.18, se 0.0497, p 0.0012.
-    result = cox_model(ovarian, "futime", "fustat", ["age"])
+    result = cox_model(ovarian[["age"]].to_numpy(), ovarian["futime"], ovarian["fustat"], ["age"])
     row = result.term("age")
     assert _close(row.coef, "0.162") and _close(row.hazard_ratio, "1.18")
     assert _close(row.se, "0.0497") and _close(row.p_value, "0.0012")
@@ -174,7 +176,12 @@ def test_ovarian_coxph_age(ovarian: pd.DataFrame) -> None:
 def test_ovarian_coxph_three_terms(ovarian: pd.DataFrame) -> None:
     # [OVAR] coxph(Surv(futime, fustat) ~ age + rx + ecog.ps):
     #   age 0.147 (se 0.0463, p 0.0015); rx -0.815 (0.6342, 0.20); ecog.ps 0.103 (0.6064, 0.86).
-    result = cox_model(ovarian, "futime", "fustat", ["age", "rx", "ecog.ps"])
+    result = cox_model(
+        ovarian[["age", "rx", "ecog.ps"]].to_numpy(),
+        ovarian["futime"],
+        ovarian["fustat"],
+        ["age", "rx", "ecog.ps"],
+    )
     published = {
         "age": ("0.147", "0.0463", "0.0015"),
         "rx": ("-0.815", "0.6342", "0.20"),
@@ -199,7 +206,7 @@ def test_lung_survdiff_sex(lung: pd.DataFrame) -> None:
 def test_lung_coxph_sex(lung: pd.DataFrame) -> None:
     # [LUNGCX] n = 228, events = 165; sex coef -0.5310, exp(coef) 0.5880, se 0.1672,
     # z -3.176, p 0.00149.
-    result = cox_model(lung, "time", "event", ["sex"])
+    result = cox_model(lung[["sex"]].to_numpy(), lung["time"], lung["event"], ["sex"])
     row = result.term("sex")
     assert (result.n, result.events) == (228, 165)
     assert _close(row.coef, "-0.5310") and _close(row.hazard_ratio, "0.5880")

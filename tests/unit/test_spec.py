@@ -192,6 +192,30 @@ def test_settings_json_is_canonical_and_complete():
             "multiplicity.family.grouping",
             "not one of the spec's groupings",
         ),
+        ("reference: yes\n", "reference", "must be a mapping"),
+        (
+            "reference: {citation: X, landmark_years: 3, results: []}\n",
+            "reference.results",
+            "non-empty list",
+        ),
+        (
+            "reference: {citation: X, landmark_years: 3, results: "
+            "[{biomarker: IKZF1, endpoint: pfs, low: 86, high: 51, p: '0.01'}]}\n",
+            "reference.results[0]",
+            "fractions between 0 and 1",
+        ),
+        (
+            "reference: {citation: X, landmark_years: 3, results: "
+            "[{biomarker: IKZF1, endpoint: efs, low: 0.86, high: 0.51, p: '0.01'}]}\n",
+            "reference.results[0]",
+            "endpoint must be one of pfs, os",
+        ),
+        (
+            "reference: {citation: X, landmark_years: 3, doi: y, results: "
+            "[{biomarker: IKZF1, endpoint: pfs, low: 0.86, high: 0.51, p: '0.01'}]}\n",
+            "reference.doi",
+            "allowed: citation, landmark_years, results",
+        ),
         (
             "multiplicity: {family: {test: trend}}\n",
             "multiplicity.family.test",

@@ -64,3 +64,11 @@ def test_degenerate_statuses() -> None:
 def test_unknown_grouping_is_an_error() -> None:
     with pytest.raises(ValueError, match="unknown grouping"):
         assign_groups(np.arange(5.0), "quintiles")
+
+
+def test_every_grouping_of_the_vocabulary_has_cut_points() -> None:
+    """analysis.vocabulary names the groupings; analysis.groups defines each one's cuts."""
+    from analysis.groups import CUTS
+    from analysis.vocabulary import GROUPINGS
+
+    assert tuple(CUTS) == GROUPINGS

@@ -424,10 +424,3 @@ def test_tail_probabilities_equal_the_scalar_ones() -> None:
     x = np.linspace(0.0, 26.0, 2601)
     np.testing.assert_allclose(erfc_array(x), [math.erfc(v) for v in x], rtol=1e-13)
     assert np.isnan(chi2_sf_array(np.array([np.nan]), np.array([1.0]))).all()
-
-
-def test_constants_equal_those_of_the_single_biomarker_path() -> None:
-    from analysis import cox
-
-    assert scan.WALD_Z == cox.WALD_Z
-    assert scan.MIN_EVENTS_PER_VARIABLE == cox.MIN_EVENTS_PER_VARIABLE
