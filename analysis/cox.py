@@ -1,7 +1,7 @@
 """Cox proportional hazards models, converged as tightly as R's coxph.
 
 Conventions (docs/statistics.md, "Cox"): Efron ties (lifelines' and R's default), Newton-
-Raphson to a relative log-likelihood change of 1e-12 (:mod:`analysis.coxph`, numpy; equal
+Raphson to a relative log-likelihood change of 1e-12 (:mod:`analysis.cox_fitter`, numpy; equal
 to lifelines at ``precision = r_precision = 1e-12`` and to published R output in the
 tests), 95% Wald intervals and Wald p-values, and the proportional-hazards test of R
 survival >= 3.0 ``cox.zph`` (score test, left-continuous Kaplan-Meier time transform,
@@ -277,7 +277,7 @@ def _fit_frame(
     ph_test: bool = True,
 ) -> CoxResult:
     """:func:`cox_model` on a frame with the time and event columns named."""
-    from analysis.coxph import fit_efron
+    from analysis.cox_fitter import fit_efron
     from analysis.distributions import normal_sf
 
     data = frame[[duration_col, event_col, *terms]].dropna().astype(float)

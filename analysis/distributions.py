@@ -3,9 +3,9 @@
 Scalar functions for the single-biomarker path; array versions (``*_array``) for the
 genome-wide scan, which needs 40,000 p-values at once.
 
-Why not scipy.stats: importing it costs about a second, longer than every test of a
-study together; for integer degrees of freedom the chi-square tail has an exact finite
-series (Abramowitz & Stegun 26.4.4-26.4.5). Tested against scipy to 1e-12.
+Why not scipy.stats: its import costs more than every test of a study together
+(docs/performance.md, "Start-up"); for integer degrees of freedom the chi-square tail
+has an exact finite series (Abramowitz & Stegun 26.4.4-26.4.5). Tested against scipy to 1e-12.
 """
 
 from __future__ import annotations
@@ -51,8 +51,8 @@ _ERFC_FRACTION_DEPTH = 80
 
 
 def erfc_array(x: np.ndarray) -> np.ndarray:
-    """Complementary error function of x >= 0, vectorised (numpy has none; scipy.special
-    costs ~0.5 s to import). NaN stays NaN.
+    """Complementary error function of x >= 0, vectorised (numpy has none, and scipy.special
+    is slow to import: docs/performance.md). NaN stays NaN.
 
     Small x: ``erf x = 2/sqrt(pi) exp(-x^2) sum_n (2x^2)^n x / (1*3*...*(2n+1))``
     (positive terms, A&S 7.1.6). Large x: the continued fraction

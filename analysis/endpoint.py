@@ -1,6 +1,6 @@
 """The analysis of one endpoint under one grouping: what the orchestrator calls.
 
-``analyse_groups`` takes per-patient arrays (time in days, 0/1 event, group label) and
+``analyze_groups`` takes per-patient arrays (time in days, 0/1 event, group label) and
 returns tidy Polars frames without run or biomarker keys (the orchestrator adds them).
 Degenerate data never raise and never produce NaN: they produce explicit status values
 and None (see docs/statistics.md, "Status values").
@@ -24,7 +24,7 @@ from analysis.vocabulary import CIMethod, FirthMode
 #: Statuses of a maximum-likelihood fit for which ``firth="auto"`` adds the Firth rows.
 FIRTH_WHEN = ("no_events_in_group", "did_not_converge")
 
-__all__ = ["GroupAnalysis", "analyse_groups", "interaction_test", "valid_rows"]
+__all__ = ["GroupAnalysis", "analyze_groups", "interaction_test", "valid_rows"]
 
 GROUP_SUMMARY_SCHEMA = {
     "group_label": pl.String,
@@ -92,7 +92,7 @@ def valid_rows(time_days: np.ndarray, event: np.ndarray, labels: np.ndarray) -> 
     return has_label & np.isfinite(times) & (times >= 0) & np.isin(events, (0.0, 1.0))
 
 
-def analyse_groups(
+def analyze_groups(
     time_days: np.ndarray,
     event: np.ndarray,
     labels: np.ndarray,

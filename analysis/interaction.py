@@ -52,7 +52,7 @@ def interaction_test(
     Parameters
     ----------
     time_days, event, labels, group_order
-        As :func:`analysis.endpoint.analyse_groups`.
+        As :func:`analysis.endpoint.analyze_groups`.
     subgroup : np.ndarray
         Subgroup label per patient (e.g. "standard"/"high" cytogenetic risk); None = missing.
     subgroup_order : sequence of str, optional

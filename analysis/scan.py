@@ -1,13 +1,14 @@
 """Genome-wide quartile scan: every gene of an expression matrix against one endpoint.
 
 The single-biomarker path (:func:`analysis.groups.assign_groups` then
-:func:`analysis.endpoint.analyse_groups`) costs about 0.1 s per gene; a 20,000-gene
-matrix needs the same statistics for all genes at once. This module computes them
-vectorised over genes (numpy only, no I/O), chunk by chunk to bound memory:
+:func:`analysis.endpoint.analyze_groups`) is far too slow per gene (docs/performance.md,
+"Genome-wide scan"); a 20,000-gene matrix needs the same statistics for all genes at
+once. This module computes them vectorised over genes (numpy only, no I/O), chunk by
+chunk to bound memory:
 
 * cut points: R type 7 quantiles (Hyndman & Fan 1996; NumPy ``"linear"``) of *every*
   present value passed in, whatever the patient's follow-up, exactly as ``analyze`` calls
-  ``assign_groups`` on all patients with a value before ``analyse_groups`` drops rows
+  ``assign_groups`` on all patients with a value before ``analyze_groups`` drops rows
   without a usable time (``analysis.endpoint.valid_rows``). So the groups do not depend
   on the endpoint and a PFS and an OS scan can share :func:`quartile_cutpoints`. A value
   equal to a cut point goes to the lower group (Q1 = value <= q25, ...).
@@ -17,8 +18,8 @@ vectorised over genes (numpy only, no I/O), chunk by chunk to bound memory:
   :mod:`analysis.logrank`;
 * the Cox model with one 0/1 covariate (1 = Q2-Q4, so the hazard ratio is Q2-Q4 vs Q1),
   Efron (1977) ties, fitted by an *exact* Newton-Raphson with the convergence rule of
-  :func:`analysis.coxph.fit_efron`, for all genes at once (:mod:`analysis.coxph_vectorised`):
-  no one-step or score approximation;
+  :func:`analysis.cox_fitter.fit_efron`, for all genes at once
+  (:mod:`analysis.cox_fitter_vectorised`): no one-step or score approximation;
 * Benjamini & Hochberg (1995) q-values over genes are computed by the caller with
   :func:`analysis.multiplicity.benjamini_hochberg`.
 
@@ -42,7 +43,7 @@ from typing import TypeVar
 import numpy as np
 import polars as pl
 
-from analysis.coxph_vectorised import efron_terms, newton_raphson
+from analysis.cox_fitter_vectorised import efron_terms, newton_raphson
 from analysis.distributions import chi2_sf_array, erfc_array
 from analysis.groups import CUTS
 from analysis.logrank import EXPECTED_TOLERANCE, PINV_RCOND, ZERO_VARIANCE
@@ -213,7 +214,7 @@ def quartile_cutpoints(
 
     The same numbers as :func:`analysis.groups.quantile_type7` (``np.quantile(...,
     method="linear")``, including its interpolation formula), from one sort per chunk
-    (``np.nanquantile`` is about four times slower on a 1,000 x 2,000 matrix). Compute
+    (faster than ``np.nanquantile``: docs/performance.md). Compute
     them once and pass them to :func:`quartile_scan` for each endpoint.
 
     Returns
@@ -273,7 +274,7 @@ def quartile_scan(
     not an approximation: Newton-Raphson per gene, vectorised over genes, from 0, with
     step halving when the log-likelihood decreases, until the step is below 1e-9 and the
     relative log-likelihood change below 1e-12 (at most 60 iterations; |beta| > 30 is
-    ``did_not_converge``), the rule of :func:`analysis.coxph.fit_efron`. With one 0/1
+    ``did_not_converge``), the rule of :func:`analysis.cox_fitter.fit_efron`. With one 0/1
     covariate the Efron likelihood only depends, per event time, on the numbers at risk
     (n0 in Q1, n1 in Q2-Q4) and of events (d0, d1): with ``w = exp(beta)`` and
     ``d = d0 + d1``, the l-th tied event (l = 0..d-1) contributes

@@ -29,6 +29,16 @@ FirthMode = Literal["auto", "always", "never"]
 #: When Firth-penalised Cox rows are added (spec key ``firth``).
 FIRTH_MODES: tuple[FirthMode, ...] = get_args(FirthMode)
 
+RmstMode = Literal["auto", "always", "never"]
+#: When restricted mean survival times are reported (spec key ``rmst``): ``auto`` where a
+#: proportional-hazards test flags the model.
+RMST_MODES: tuple[RmstMode, ...] = get_args(RmstMode)
+
+ContinuousModel = Literal["per_unit", "per_sd", "rcs"]
+#: ``results.continuous_models.model``: Cox on the value per unit, per SD, and a
+#: restricted cubic spline.
+CONTINUOUS_MODELS: tuple[ContinuousModel, ...] = get_args(ContinuousModel)
+
 AdjustmentMethod = Literal["holm", "bh"]
 #: Multiple-testing adjustments of the primary family (R ``p.adjust`` "holm" and "BH").
 ADJUSTMENT_METHODS: tuple[AdjustmentMethod, ...] = get_args(AdjustmentMethod)

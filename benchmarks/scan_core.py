@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from analysis.coxph import fit_efron
+from analysis.cox_fitter import fit_efron
 from analysis.groups import assign_groups
 from analysis.logrank import logrank_test, logrank_trend_test
 from analysis.scan import CHUNK_GENES, quartile_cutpoints, quartile_scan

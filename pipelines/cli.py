@@ -2,6 +2,10 @@
 
 Heavy libraries (dbt, Great Expectations, lifelines) are imported inside the commands
 that need them so that ``cohort --help`` answers at once.
+
+Errors: a step raises a :class:`~pipelines.errors.CohortError`; the command group
+(:class:`CohortCommands`) prints its message and exits with its
+:class:`~pipelines.errors.ExitCode`. Commands never print an error and exit by hand.
 """
 
 from __future__ import annotations
@@ -12,16 +16,59 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
 from pipelines import __version__
-from pipelines.errors import ContractError
+from pipelines.errors import (
+    CohortError,
+    ContractError,
+    ExitCode,
+    InputRefused,
+    WarehouseNotReady,
+)
 from pipelines.warehouse import DEFAULT_DB_PATH
 
+console = Console()
+errors = Console(stderr=True, soft_wrap=True)
+
+
+class CohortCommands(TyperGroup):
+    """The ``cohort`` command group: the one place where an error becomes an exit code.
+
+    Any :class:`CohortError` a command raises is printed on stderr (``label: message``,
+    or for a refused delivery the folder, the warehouse and every violation) and ends
+    the process with the error's ``exit_code``; anything else is a bug and keeps its
+    traceback.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CohortError as error:
+            print_error(error)
+            raise typer.Exit(error.exit_code) from error
+
+
+def print_error(error: CohortError) -> None:
+    """What the user reads about ``error``, on stderr."""
+    if isinstance(error, ContractError) and error.input_dir is not None:
+        errors.print(
+            f"[red]Refused {escape(str(error.input_dir))}[/red]: "
+            f"nothing was written to {escape(str(error.db_path))}."
+        )
+        for violation in error.violations:
+            errors.print(f"  - {violation}", markup=False, highlight=False)
+        return
+    errors.print(f"[red]{escape(error.label)}:[/red] {escape(str(error))}")
+
+
 app = typer.Typer(
+    cls=CohortCommands,
     name="cohort",
     help=(
         "Cohort analytics warehouse for biomarker survival studies.\n\n"
@@ -34,26 +81,22 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-console = Console()
-errors = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[
     Path,
     typer.Option("--db", help="Warehouse file (DuckDB). Several studies can live side by side."),
 ]
 
-#: Exit code for a delivery that breaks the raw contract (nothing was written).
-EXIT_CONTRACT = 2
-#: Exit code for a build in which a dbt test failed or a node (or dbt itself) errored.
-EXIT_BUILD_FAILED = 3
-#: Exit code for a step refused because the warehouse is not ready (e.g. never ingested).
-EXIT_NOT_READY = 4
-#: Exit code for a quality gate in which a critical expectation failed.
-EXIT_GATE_FAILED = 5
+#: The exit codes under the names scripts and tests import from here (defined once, in
+#: :class:`pipelines.errors.ExitCode`).
+EXIT_CONTRACT = ExitCode.BAD_INPUT
+EXIT_BUILD_FAILED = ExitCode.BUILD_FAILED
+EXIT_NOT_READY = ExitCode.NOT_READY
+EXIT_GATE_FAILED = ExitCode.GATE_FAILED
+EXIT_ANALYSIS_REFUSED = ExitCode.ANALYSIS_REFUSED
+
 #: Null log2 genes the demo cohort carries, so `make demo` includes a small genome scan.
 DEMO_BACKGROUND_GENES = 500
-#: Exit code for an analysis refused (gate not passed, settings differ, unknown names).
-EXIT_ANALYSIS_REFUSED = 6
 
 SpecOption = Annotated[
     Path | None,
@@ -136,7 +179,7 @@ def simulate(
         gene_choice = int(genes) if genes.strip().isdigit() else _split(genes)
     if file_format not in (None, "csv", "parquet"):
         raise typer.BadParameter("use csv or parquet", param_hint="--format")
-    try:
+    with _refusing(ValueError):  # the simulator's own check of the options
         result = run_simulation(
             out,
             patients=patients,
@@ -146,9 +189,6 @@ def simulate(
             defects=_split(defects) if defects else (),
             background_genes=background_genes,
         )
-    except ValueError as error:
-        errors.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(EXIT_CONTRACT) from error
     table = Table(title=f"Simulated cohort ({result.mode}, seed {result.seed}) in {result.out_dir}")
     table.add_column("table")
     table.add_column("file")
@@ -197,29 +237,20 @@ def ingest(
 
     Example: `cohort ingest demo_input --pseudonymise --pseudonym-key-file ~/study.key`
     """
-    from pipelines.errors import Violation
     from pipelines.ingest import ingest as run_ingest
-    from pipelines.pseudonym import KEY_RULE, PseudonymKeyError, load_key
+    from pipelines.ingest import key_refusal
+    from pipelines.pseudonym import PseudonymKeyError
 
     if pseudonym_key_file is not None and not pseudonymise:
         raise typer.BadParameter(
             "a key file is only read with --pseudonymise", param_hint="--pseudonym-key-file"
         )
     try:
-        try:
-            key = load_key(pseudonym_key_file) if pseudonymise else None
-        except PseudonymKeyError as error:
-            raise ContractError([Violation(str(input_dir), KEY_RULE, str(error))]) from error
-        with _writing(db, "cohort ingest"):
-            result = run_ingest(input_dir, db, code_version=__version__, pseudonym_key=key)
-    except ContractError as error:
-        errors.print(f"[red]Refused {input_dir}[/red]: nothing was written to {db}.")
-        for violation in error.violations:
-            errors.print(f"  - {violation}", markup=False, highlight=False)
-        raise typer.Exit(EXIT_CONTRACT) from error
-    except (NotADirectoryError, FileNotFoundError) as error:
-        errors.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(EXIT_CONTRACT) from error
+        key = _pseudonym_key(pseudonymise, pseudonym_key_file)
+    except PseudonymKeyError as error:  # refused like a delivery that breaks the contract
+        raise key_refusal(input_dir, error, db_path=db) from error
+    with _refusing(NotADirectoryError, FileNotFoundError), _writing(db, "cohort ingest"):
+        result = run_ingest(input_dir, db, code_version=__version__, pseudonym_key=key)
     verb = "Loaded" if result.is_new_batch else "Nothing new: already loaded as"
     label = " (simulated data)" if result.is_simulated else ""
     label += " (pseudonymised)" if result.is_pseudonymised else ""
@@ -271,7 +302,7 @@ def build(
 
     Example: `cohort build --db warehouse/cohort.duckdb --cutoff 2014-11-01`
     """
-    from pipelines.build import BuildRefused, build_cohort
+    from pipelines.build import build_cohort
     from pipelines.build.summary import print_build_summary
 
     if spec is not None:
@@ -283,15 +314,11 @@ def build(
         settings = _load_spec(spec).build_settings()
     else:
         settings = _settings_from_options(cutoff, high_risk, reference_gene)
-    try:
-        with _writing(db, "cohort build"):
-            result = build_cohort(db, settings=settings)
-    except BuildRefused as error:
-        errors.print(f"[red]error:[/red] {escape(str(error))}")
-        raise typer.Exit(EXIT_NOT_READY) from error
+    with _writing(db, "cohort build"):
+        result = build_cohort(db, settings=settings)
     print_build_summary(console, result)
     if not result.success:
-        raise typer.Exit(EXIT_BUILD_FAILED)
+        raise typer.Exit(ExitCode.BUILD_FAILED)
 
 
 def _settings_from_options(
@@ -325,17 +352,9 @@ def docs(
 
     Example: `cohort docs --db warehouse/cohort.duckdb --out warehouse/docs`
     """
-    from pipelines.build import BuildRefused
-    from pipelines.build.docs import DocsError, generate_docs
+    from pipelines.build.docs import generate_docs
 
-    try:
-        result = generate_docs(db, out_dir=out)
-    except BuildRefused as error:
-        errors.print(f"[red]error:[/red] {escape(str(error))}")
-        raise typer.Exit(EXIT_NOT_READY) from error
-    except DocsError as error:
-        errors.print(f"[red]error:[/red] {escape(str(error))}")
-        raise typer.Exit(EXIT_BUILD_FAILED) from error
+    result = generate_docs(db, out_dir=out)
     console.print(f"Documentation: {result.index_html}", highlight=False, markup=False)
     for url in result.remote_assets:
         errors.print(f"  warning: the page loads {url} (unavailable offline)", markup=False)
@@ -371,7 +390,6 @@ def validate(
 
     Example: `cohort validate --db warehouse/cohort.duckdb --uses cytogenetic_risk`
     """
-    from pipelines.validate import SuiteError, ValidationRefused
     from pipelines.validate.gate import run_gate
     from pipelines.validate.summary import render_summary
 
@@ -379,23 +397,16 @@ def validate(
     if spec is not None:
         used = _load_spec(spec).critical_fields()
         critical_fields += [field for field in used if field not in critical_fields]
-    try:
-        with _writing(db, "cohort validate"):
-            gate = run_gate(
-                db,
-                code_version=__version__,
-                critical_fields=critical_fields,
-                report_dir=report_dir,
-            )
-    except ValidationRefused as error:
-        errors.print(f"[red]error:[/red] {escape(str(error))}")
-        raise typer.Exit(EXIT_NOT_READY) from error
-    except SuiteError as error:
-        errors.print(f"[red]invalid suite:[/red] {escape(str(error))}")
-        raise typer.Exit(EXIT_CONTRACT) from error
+    with _writing(db, "cohort validate"):
+        gate = run_gate(
+            db,
+            code_version=__version__,
+            critical_fields=critical_fields,
+            report_dir=report_dir,
+        )
     render_summary(gate.run, console, report_path=gate.report_path)
     if not gate.passed:
-        raise typer.Exit(EXIT_GATE_FAILED)
+        raise typer.Exit(ExitCode.GATE_FAILED)
 
 
 @app.command()
@@ -412,17 +423,12 @@ def analyze(
 
     Example: `cohort analyze --spec studies/dsmm_ikzf1.yml --db warehouse/cohort.duckdb`
     """
-    from pipelines.analyze.cohort import AnalysisRefused
     from pipelines.analyze.run import analyze as run_analysis
     from pipelines.analyze.summary import print_scan_summary, print_summary
 
     study = _load_spec(spec)
-    try:
-        with _writing(db, "cohort analyze"):
-            result = run_analysis(db, study, code_version=__version__)
-    except AnalysisRefused as error:
-        errors.print(f"[red]analysis refused:[/red] {escape(str(error))}")
-        raise typer.Exit(EXIT_ANALYSIS_REFUSED) from error
+    with _writing(db, "cohort analyze"):
+        result = run_analysis(db, study, code_version=__version__)
     written = ", ".join(f"{table} {rows:,}" for table, rows in result.rows_written.items())
     console.print(f"Analysis run {result.run_id}: wrote {written}", highlight=False)
     for warning in result.warnings:
@@ -453,7 +459,6 @@ def scan(
     """
     import dataclasses
 
-    from pipelines.analyze.cohort import AnalysisRefused
     from pipelines.analyze.run import analyze as run_analysis
     from pipelines.analyze.summary import print_scan_summary
     from pipelines.spec import ScanSettings
@@ -463,12 +468,8 @@ def scan(
     study = dataclasses.replace(
         study, biomarkers="all", scan=study.scan_settings() or ScanSettings()
     )
-    try:
-        with _writing(db, "cohort scan"):
-            result = run_analysis(db, study, code_version=__version__)
-    except AnalysisRefused as error:
-        errors.print(f"[red]analysis refused:[/red] {escape(str(error))}")
-        raise typer.Exit(EXIT_ANALYSIS_REFUSED) from error
+    with _writing(db, "cohort scan"):
+        result = run_analysis(db, study, code_version=__version__)
     console.print(f"Analysis run {result.run_id} (genome scan)", highlight=False)
     with connect(db, read_only=True) as con:
         print_scan_summary(console, con, result.run_id)
@@ -486,22 +487,14 @@ def results(
     Example: `cohort results --db warehouse/cohort.duckdb`
     """
     from pipelines.analyze.summary import print_scan_summary, print_summary
-    from pipelines.warehouse import connect
+    from pipelines.warehouse import connect, latest_analysis_run_id
 
     with connect(db, read_only=True) as con:
-        try:
-            rows = con.execute(
-                "select run_id from results.analysis_runs where status = 'succeeded' "
-                "and (? is null or run_id = ?) order by finished_at desc limit 1",
-                [run, run],
-            ).fetchall()
-        except Exception:
-            rows = []
-        if not rows:
-            errors.print("[red]error:[/red] no analysis run found; run `cohort analyze` first")
-            raise typer.Exit(EXIT_NOT_READY)
-        print_summary(console, con, rows[0][0])
-        print_scan_summary(console, con, rows[0][0])
+        run_id = latest_analysis_run_id(con, run_id=run)
+        if run_id is None:
+            raise WarehouseNotReady("no analysis run found; run `cohort analyze` first")
+        print_summary(console, con, run_id)
+        print_scan_summary(console, con, run_id)
 
 
 @app.command()
@@ -539,14 +532,7 @@ def sql(
     """
     import sys
 
-    from pipelines.sql import (
-        ExportFormat,
-        SqlError,
-        WarehouseUnavailable,
-        export_query,
-        print_result,
-        run_query,
-    )
+    from pipelines.sql import ExportFormat, export_query, print_result, run_query
 
     if (query is None) == (query_file is None):
         raise typer.BadParameter("give a query or --file (not both)", param_hint="QUERY")
@@ -561,22 +547,15 @@ def sql(
         text = sys.stdin.read() if query == "-" else str(query)
     destination = csv_file if csv_file is not None else parquet_file
     file_format: ExportFormat = "csv" if csv_file is not None else "parquet"
-    try:
-        if destination is None:
-            print_result(console, run_query(db, text, limit=limit))
-        else:
-            exported = export_query(db, text, destination, file_format=file_format)
-            noun = "row" if exported.rows == 1 else "rows"
-            rows = "" if exported.rows is None else f"{exported.rows:,} {noun} "
-            console.print(
-                f"Wrote {rows}to {exported.path} ({file_format})", highlight=False, markup=False
-            )
-    except WarehouseUnavailable as error:
-        errors.print(f"[red]error:[/red] {escape(str(error))}")
-        raise typer.Exit(EXIT_NOT_READY) from error
-    except SqlError as error:
-        errors.print(f"[red]error:[/red] {escape(str(error))}")
-        raise typer.Exit(EXIT_CONTRACT) from error
+    if destination is None:
+        print_result(console, run_query(db, text, limit=limit))
+    else:
+        exported = export_query(db, text, destination, file_format=file_format)
+        noun = "row" if exported.rows == 1 else "rows"
+        rows = "" if exported.rows is None else f"{exported.rows:,} {noun} "
+        console.print(
+            f"Wrote {rows}to {exported.path} ({file_format})", highlight=False, markup=False
+        )
 
 
 @app.command()
@@ -597,13 +576,9 @@ def report(
 
     Example: `cohort report --db warehouse/cohort.duckdb`
     """
-    from pipelines.report.run import ReportRefused, write_report
+    from pipelines.report.run import write_report
 
-    try:
-        result = write_report(db, run_id=run, out_dir=out)
-    except ReportRefused as error:
-        errors.print(f"[red]error:[/red] {escape(str(error))}")
-        raise typer.Exit(EXIT_NOT_READY) from error
+    result = write_report(db, run_id=run, out_dir=out)
     console.print(
         f"Report of run {result.run_id} ({len(result.figures)} figures): {result.index_html}",
         highlight=False,
@@ -678,12 +653,13 @@ def run(
     """
     import signal
 
-    from pipelines.run import RunOptions, WarehouseBusy, run_pipeline
-    from pipelines.run.pipeline import EXIT_BUSY
+    from pipelines.run import RunOptions, run_pipeline
     from pipelines.run.summary import print_outcome, print_step
     from pipelines.spec import SpecError
 
     input_dir, spec = _run_inputs(input_dir, spec, db)
+    if pseudonym_key_file is not None and not pseudonymise:
+        raise typer.BadParameter("--pseudonym-key-file needs --pseudonymise")
     key = _pseudonym_key(pseudonymise, pseudonym_key_file)
     signal.signal(signal.SIGTERM, _interrupt)
     options = RunOptions(
@@ -696,22 +672,16 @@ def run(
         pseudonym_key=key,
     )
     console.print(f"cohort run: {input_dir} with {spec} into {db}", highlight=False)
-    try:
-        with console.status("starting") as status:
+    # A bad spec or an unreadable input folder is found before anything is touched.
+    with _refusing(SpecError, OSError), console.status("starting") as status:
 
-            def observe(name: str, step: Any, detail: Any) -> None:
-                if step is None:
-                    status.update(f"{name} …")
-                else:
-                    print_step(console, name, step)
+        def observe(name: str, step: Any, detail: Any) -> None:
+            if step is None:
+                status.update(f"{name} …")
+            else:
+                print_step(console, name, step)
 
-            outcome = run_pipeline(options, observe)
-    except WarehouseBusy as error:
-        errors.print(f"[red]refused:[/red] {escape(str(error))}", soft_wrap=True)
-        raise typer.Exit(EXIT_BUSY) from error
-    except (SpecError, OSError) as error:
-        errors.print(f"[red]error:[/red] {escape(str(error))}", soft_wrap=True)
-        raise typer.Exit(EXIT_CONTRACT) from error
+        outcome = run_pipeline(options, observe)
     _print_failure_detail(outcome)
     print_outcome(console, outcome, db.resolve())
     if outcome.exit_code:
@@ -734,11 +704,8 @@ def _run_inputs(input_dir: Path | None, spec: Path | None, db: Path) -> tuple[Pa
             f"Simulating the demo cohort into {demo_input} (simulated data; 4 qRT-PCR "
             f"genes and {DEMO_BACKGROUND_GENES} null background genes for the scan)."
         )
-        try:
+        with _refusing(ValueError):  # e.g. the folder holds something else
             run_simulation(demo_input, background_genes=DEMO_BACKGROUND_GENES)
-        except ValueError as error:  # e.g. the folder holds something else
-            errors.print(f"[red]error:[/red] {escape(str(error))}", soft_wrap=True)
-            raise typer.Exit(EXIT_CONTRACT) from error
     return demo_input, spec or SOURCE_ROOT / "studies" / "dsmm_ikzf1.yml"
 
 
@@ -760,17 +727,15 @@ def _is_current_demo(folder: Path) -> bool:
 
 
 def _pseudonym_key(pseudonymise: bool, key_file: Path | None) -> bytes | None:
-    if not pseudonymise:
-        if key_file is not None:
-            raise typer.BadParameter("--pseudonym-key-file needs --pseudonymise")
-        return None
-    from pipelines.pseudonym import PseudonymKeyError, load_key
+    """The key for --pseudonymise: ``key_file``, else ``$COHORT_PSEUDONYM_KEY``.
 
-    try:
-        return load_key(key_file)
-    except PseudonymKeyError as error:
-        errors.print(f"[red]error:[/red] {escape(str(error))}", soft_wrap=True)
-        raise typer.Exit(EXIT_CONTRACT) from error
+    Raises :class:`~pipelines.pseudonym.PseudonymKeyError` when there is no usable key.
+    """
+    if not pseudonymise:
+        return None
+    from pipelines.pseudonym import load_key
+
+    return load_key(key_file)
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -809,14 +774,12 @@ def runs(
     from pipelines.run.registry import list_runs
 
     if not db.exists():
-        errors.print(f"[red]error:[/red] no warehouse at {db}")
-        raise typer.Exit(EXIT_NOT_READY)
+        raise WarehouseNotReady(f"no warehouse at {db}")
     recorded = list_runs(db, limit=10_000 if run_id else limit)
     if run_id:
         recorded = [item for item in recorded if item.run_id == run_id]
         if not recorded:
-            errors.print(f"[red]error:[/red] no run {escape(run_id)} in {db}")
-            raise typer.Exit(EXIT_NOT_READY)
+            raise WarehouseNotReady(f"no run {run_id} in {db}")
     table = Table(title=f"Pipeline runs in {db}")
     table.add_column("run", no_wrap=True)
     table.add_column("trigger")
@@ -910,26 +873,40 @@ def schedule(
 
 @contextlib.contextmanager
 def _writing(db: Path, purpose: str) -> Iterator[None]:
-    """Hold the warehouse's writer lock for a single-step command (exit 8 if taken)."""
-    from pipelines.run.lock import WarehouseBusy, writer_lock
-    from pipelines.run.pipeline import EXIT_BUSY
+    """Hold the warehouse's writer lock for a single-step command (``WarehouseBusy``,
+    exit 8, if another process holds it)."""
+    from pipelines.run.lock import writer_lock
 
+    with writer_lock(db.resolve(), purpose=purpose):
+        yield
+
+
+@contextlib.contextmanager
+def _refusing(*kinds: type[Exception], as_: type[CohortError] = InputRefused) -> Iterator[None]:
+    """Report errors of these kinds as the refusal ``as_`` (message kept).
+
+    For errors the product does not define as a :class:`CohortError` (the simulator's
+    ``ValueError``, the operating system's ``OSError``) but a command treats as a
+    refusal of its input.
+    """
     try:
-        with writer_lock(db.resolve(), purpose=purpose):
-            yield
-    except WarehouseBusy as error:  # raised only while taking the lock
-        errors.print(f"[red]refused:[/red] {escape(str(error))}", soft_wrap=True)
-        raise typer.Exit(EXIT_BUSY) from error
+        yield
+    except kinds as error:
+        raise as_(str(error)) from error
+
+
+class _InvalidSpec(CohortError):
+    """The study spec given to a single-step command with --spec cannot be used."""
+
+    exit_code = ExitCode.BAD_INPUT
+    label = "invalid study spec"
 
 
 def _load_spec(path: Path) -> Any:
     from pipelines.spec import SpecError, load_spec
 
-    try:
+    with _refusing(SpecError, OSError, as_=_InvalidSpec):
         return load_spec(path)
-    except (SpecError, OSError) as error:
-        errors.print(f"[red]invalid study spec:[/red] {escape(str(error))}")
-        raise typer.Exit(EXIT_CONTRACT) from error
 
 
 def _split(text: str) -> list[str]:

@@ -15,9 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from pipelines.errors import CohortError, ExitCode
 
-class SheetShapeError(ValueError):
+
+class SheetShapeError(CohortError, ValueError):
     """A data row has filled cells beyond the header's width."""
+
+    exit_code = ExitCode.BAD_INPUT
 
     def __init__(self, row_number: int, message: str) -> None:
         self.row_number = row_number

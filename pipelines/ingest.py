@@ -16,7 +16,6 @@ Rules (documented for users in ``docs/raw-contract.md``):
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from pipelines.pseudonym import (
 )
 from pipelines.rawfiles import InspectedFile, RawFile, inspect_file, locate_files
 from pipelines.readers import source_relation
-from pipelines.warehouse import connect, ensure_raw_schema, existing_columns
+from pipelines.warehouse import connect, ensure_raw_schema, existing_columns, transaction
 
 #: A sidecar that marks a folder as simulated data (written by ``cohort simulate``).
 SIMULATION_SIDECAR = "SIMULATED.json"
@@ -92,6 +91,20 @@ def ingest(
     Raises :class:`ContractError` (nothing written) when the structure is wrong, the
     key is too short, or the batch would mix pseudonymised and real ids, or two keys.
     """
+    try:
+        return _ingest(input_dir, db_path, code_version, loaded_at, pseudonym_key)
+    except ContractError as error:  # name the delivery and the warehouse for the message
+        error.input_dir, error.db_path = input_dir, db_path
+        raise
+
+
+def _ingest(
+    input_dir: Path,
+    db_path: Path,
+    code_version: str,
+    loaded_at: dt.datetime | None,
+    pseudonym_key: bytes | None,
+) -> IngestResult:
     if pseudonym_key is not None:  # wrapped so that no traceback can print the key
         pseudonym_key = PseudonymKey(pseudonym_key)
         _check_key_or_refuse(input_dir, pseudonym_key)
@@ -99,40 +112,33 @@ def ingest(
     loaded_at = loaded_at or dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     is_simulated = (input_dir / SIMULATION_SIDECAR).is_file()
     is_pseudonymised = pseudonym_key is not None
-    con = connect(db_path)
-    try:
+    with connect(db_path) as con:
         con.execute("set preserve_insertion_order = true")  # row numbering relies on it
-        con.execute("begin transaction")
-        ensure_raw_schema(con)
-        # Before the "same files" shortcut: the same files once plain, once
-        # pseudonymised must be refused, not reported as already loaded.
-        _refuse_inconsistent_pseudonymisation(con, input_dir, pseudonym_key)
-        current = _current_files(con)
-        delivered = {name: (f.raw_file.sha256 if f else None) for name, f in inspected.items()}
-        if current and delivered == {name: sha for name, (sha, _) in current.items()}:
-            con.execute("rollback")
-            return _unchanged_result(con, db_path, current, is_simulated, is_pseudonymised)
-        batch_id = _next_batch_id(con)
-        loads = tuple(
-            _load_table(con, name, inspected[name], batch_id, loaded_at, current, pseudonym_key)
-            for name in (table.name for table in TABLES)
-        )
-        _record_batch(
-            con,
-            batch_id=batch_id,
-            loaded_at=loaded_at,
-            input_dir=input_dir,
-            code_version=code_version,
-            is_simulated=is_simulated,
-            loads=loads,
-            pseudonym_key=pseudonym_key,
-        )
-        con.execute("commit")
-    except BaseException:
-        _rollback_quietly(con)
-        raise
-    finally:
-        con.close()
+        with transaction(con) as batch:
+            ensure_raw_schema(con)
+            # Before the "same files" shortcut: the same files once plain, once
+            # pseudonymised must be refused, not reported as already loaded.
+            _refuse_inconsistent_pseudonymisation(con, input_dir, pseudonym_key)
+            current = _current_files(con)
+            delivered = {name: (f.raw_file.sha256 if f else None) for name, f in inspected.items()}
+            if current and delivered == {name: sha for name, (sha, _) in current.items()}:
+                batch.discard()  # nothing new: not even the schema upgrade is kept
+                return _unchanged_result(con, db_path, current, is_simulated, is_pseudonymised)
+            batch_id = _next_batch_id(con)
+            loads = tuple(
+                _load_table(con, name, inspected[name], batch_id, loaded_at, current, pseudonym_key)
+                for name in (table.name for table in TABLES)
+            )
+            _record_batch(
+                con,
+                batch_id=batch_id,
+                loaded_at=loaded_at,
+                input_dir=input_dir,
+                code_version=code_version,
+                is_simulated=is_simulated,
+                loads=loads,
+                pseudonym_key=pseudonym_key,
+            )
     return IngestResult(db_path, batch_id, True, is_simulated, loads, is_pseudonymised)
 
 
@@ -151,11 +157,19 @@ def check_delivery(input_dir: Path) -> dict[str, InspectedFile | None]:
     return inspected
 
 
+def key_refusal(
+    input_dir: Path, error: PseudonymKeyError, *, db_path: Path | None = None
+) -> ContractError:
+    """A delivery to be pseudonymised without a usable key is refused as a whole."""
+    violation = Violation(str(input_dir), KEY_RULE, str(error))
+    return ContractError([violation], input_dir=input_dir, db_path=db_path)
+
+
 def _check_key_or_refuse(input_dir: Path, pseudonym_key: bytes) -> None:
     try:
         check_key(pseudonym_key)
     except PseudonymKeyError as error:
-        raise ContractError([Violation(str(input_dir), KEY_RULE, str(error))]) from error
+        raise key_refusal(input_dir, error) from error
 
 
 def _refuse_inconsistent_pseudonymisation(
@@ -391,11 +405,6 @@ def _unchanged_result(
     return IngestResult(
         db_path, int(rows[0][0]), False, is_simulated, tuple(loads), is_pseudonymised
     )
-
-
-def _rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
-    with contextlib.suppress(duckdb.Error):  # no transaction open: failed before `begin`
-        con.execute("rollback")
 
 
 _CSV_LINE = re.compile(r"CSV Error on Line: (\d+)")

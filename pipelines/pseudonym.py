@@ -26,6 +26,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.errors import CohortError, ExitCode
+
 #: Environment variable holding the key when no key file is given.
 KEY_VARIABLE = "COHORT_PSEUDONYM_KEY"
 #: Shorter keys can be brute-forced from the pseudonyms and a list of plausible ids.
@@ -50,8 +52,10 @@ SPACE_SEPARATORS = (
 CLEANED_ID_SQL = "nullif(trim(patient_id), '')"
 
 
-class PseudonymKeyError(ValueError):
+class PseudonymKeyError(CohortError, ValueError):
     """No usable key: pseudonymisation was requested, so nothing may be written."""
+
+    exit_code = ExitCode.BAD_INPUT
 
 
 class PseudonymKey(bytes):

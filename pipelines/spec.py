@@ -39,13 +39,16 @@ from analysis.vocabulary import (
     ENDPOINTS,
     FIRTH_MODES,
     GROUPINGS,
+    RMST_MODES,
     AdjustmentMethod,
     CIMethod,
     Endpoint,
     FirthMode,
     Grouping,
+    RmstMode,
 )
 from pipelines.build.settings import DEFAULT_HIGH_RISK_ABERRATIONS, BuildSettings
+from pipelines.errors import CohortError, ExitCode
 
 SUPPORTED_SPEC_VERSIONS: tuple[int, ...] = (1,)
 #: Time axis of the report's Kaplan-Meier figures.
@@ -100,8 +103,10 @@ FAMILY_KEYS: tuple[str, ...] = ("biomarkers", "endpoints", "grouping")
 REQUIRED_KEYS: tuple[str, ...] = ("study", "spec_version", "biomarkers", "endpoints", "groupings")
 
 
-class SpecError(ValueError):
+class SpecError(CohortError, ValueError):
     """A study spec is malformed; one line per problem, each naming the file and key."""
+
+    exit_code = ExitCode.BAD_INPUT
 
     def __init__(self, source: str, problems: Sequence[tuple[str, str]]) -> None:
         self.source = source
@@ -218,6 +223,17 @@ class StudySpec:
     firth: FirthMode = "auto"
     #: The hazard ratio at which power is reported (results.power).
     target_hr: float = 2.0
+    #: Knots of the restricted cubic spline Cox model (Harrell's quantile placement).
+    spline_knots: int = 4
+    #: Monte-Carlo permutations of the maxstat and cut-point family tests.
+    permutations: int = 10_000
+    #: Seed of those permutations (recorded with the results).
+    permutation_seed: int = 20_170_101
+    #: Restricted mean survival time: "auto" where the PH test flags a model, "always",
+    #: "never".
+    rmst: RmstMode = "always"
+    #: RMST horizon in years; None = the largest landmark every group still reaches.
+    rmst_horizon_years: float | None = None
     #: Published figures shown beside the run's; None = nothing to compare with.
     reference: ReferenceSettings | None = None
     #: SHA-256 (hex) of the exact bytes of the spec file; "" when not read from a file.
@@ -441,6 +457,11 @@ class _Reader:
             "multiplicity": self._multiplicity(),
             "firth": self._choice("firth", FIRTH_MODES, "auto"),
             "target_hr": self._target_hr(),
+            "spline_knots": self._integer_between("spline_knots", 4, 3, 5),
+            "permutations": self._integer_between("permutations", 10_000, 100, 1_000_000),
+            "permutation_seed": self._integer_between("permutation_seed", 20_170_101, 0, 2**32 - 1),
+            "rmst": self._choice("rmst", RMST_MODES, "always"),
+            "rmst_horizon_years": self._optional_positive_number("rmst_horizon_years"),
             "reference": self._reference(),
         }
         self._cross_checks(values)
@@ -716,6 +737,22 @@ class _Reader:
             self.add(key, f"must be a positive number (got {_describe(value)})")
             return default
         return float(value)
+
+    def _integer_between(self, key: str, default: int, low: int, high: int) -> int:
+        if not self._present(key):
+            return default
+        value = self.document[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            self.add(
+                key, f"must be a whole number from {low:,} to {high:,} (got {_describe(value)})"
+            )
+            return default
+        return value
+
+    def _optional_positive_number(self, key: str) -> float | None:
+        if not self._present(key):
+            return None
+        return self._positive_number(key, 1.0)
 
     def _positive_integer(self, key: str, default: int) -> int:
         if not self._present(key):

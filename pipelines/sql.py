@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from pipelines.errors import CohortError, ExitCode
 from pipelines.warehouse import connect
 
 ExportFormat = Literal["csv", "parquet"]
@@ -73,8 +74,10 @@ _TABLE_HINT = (
 )
 
 
-class SqlError(Exception):
+class SqlError(CohortError):
     """``cohort sql`` could not answer; the message says why and what to do."""
+
+    exit_code = ExitCode.BAD_INPUT
 
 
 class QueryError(SqlError):
@@ -87,6 +90,8 @@ class ExportError(SqlError):
 
 class WarehouseUnavailable(SqlError):
     """The warehouse file is missing, locked by a writer, or not readable by DuckDB."""
+
+    exit_code = ExitCode.NOT_READY
 
 
 @dataclass(frozen=True)

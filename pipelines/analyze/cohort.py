@@ -11,10 +11,15 @@ import difflib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import polars as pl
+
+from pipelines.errors import CohortError, ExitCode
+
+if TYPE_CHECKING:
+    from pipelines.spec import StudySpec
 
 #: Endpoint name -> (time column in days, event column) of marts.cohort_patients.
 ENDPOINT_COLUMNS: dict[str, tuple[str, str]] = {
@@ -23,8 +28,11 @@ ENDPOINT_COLUMNS: dict[str, tuple[str, str]] = {
 }
 
 
-class AnalysisRefused(RuntimeError):
+class AnalysisRefused(CohortError, RuntimeError):
     """The cohort may not be analysed (gate failed, settings differ, unknown names)."""
+
+    exit_code = ExitCode.ANALYSIS_REFUSED
+    label = "analysis refused"
 
 
 @dataclass(frozen=True)
@@ -38,7 +46,7 @@ class CohortData:
 
 
 def load_cohort(
-    con: duckdb.DuckDBPyConnection, spec: Any, *, genes: tuple[str, ...] | None = None
+    con: duckdb.DuckDBPyConnection, spec: StudySpec, *, genes: tuple[str, ...] | None = None
 ) -> CohortData:
     """The analysable patients, the biomarkers' values, and the provenance of both.
 
@@ -54,7 +62,7 @@ def load_cohort(
     _require_columns(patients, [*spec.subgroups, *spec.adjust_for])
     genes = (genes or ()) if spec.biomarkers == "all" else _biomarkers(con, spec)
     expression = con.sql(
-        "select patient_id, gene, expression_value from marts.cohort_expression "
+        "select patient_id, gene, expression_value, expression_scale from marts.cohort_expression "
         "where is_analysable and gene in (select unnest($genes)) order by gene, patient_id",
         params={"genes": list(genes)},
     ).pl()
@@ -68,7 +76,7 @@ def load_cohort(
     )
 
 
-def subgroup_filters(frame: pl.DataFrame, spec: Any) -> Iterator[tuple[str, pl.Expr | None]]:
+def subgroup_filters(frame: pl.DataFrame, spec: StudySpec) -> Iterator[tuple[str, pl.Expr | None]]:
     """``("all", None)``, then ``("variable=level", filter)`` for each subgroup level.
 
     The levels are the spec's (``subgroup_levels``), else every level observed in
@@ -92,7 +100,7 @@ def _build_info(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     return frame.row(0, named=True)
 
 
-def _require_same_settings(build_info: dict[str, Any], spec: Any) -> None:
+def _require_same_settings(build_info: dict[str, Any], spec: StudySpec) -> None:
     """The marts must have been built with the spec's cohort-shaping settings."""
     wanted = spec.build_settings()
     differences = []
@@ -159,7 +167,7 @@ def _require_columns(patients: pl.DataFrame, columns: list[str]) -> None:
         )
 
 
-def _biomarkers(con: duckdb.DuckDBPyConnection, spec: Any) -> tuple[str, ...]:
+def _biomarkers(con: duckdb.DuckDBPyConnection, spec: StudySpec) -> tuple[str, ...]:
     counts = dict(
         con.execute(
             "select gene, count(*) filter (where is_analysable) from marts.cohort_expression "

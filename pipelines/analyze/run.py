@@ -12,13 +12,13 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 import numpy as np
 import pandas as pd
 import polars as pl
 
+from pipelines.analyze.beyond_quartiles import continuous_frames, rmst_frame
 from pipelines.analyze.cohort import (
     ENDPOINT_COLUMNS,
     CohortData,
@@ -29,7 +29,13 @@ from pipelines.analyze.multiplicity import adjust_primary_family
 from pipelines.analyze.power import power_rows
 from pipelines.analyze.scan import scan_cohort
 from pipelines.analyze.schema import TABLES, ensure_results_schema
+from pipelines.warehouse import connect, table_columns, transaction
 
+if TYPE_CHECKING:
+    from pipelines.spec import StudySpec
+
+#: A proportional-hazards test p below this flags a model (RMST with ``rmst: auto``).
+PH_ALPHA = 0.05
 #: Result tables filled from the per-combination frames (analysis_runs is separate).
 RESULT_TABLES = [name for name in TABLES if name != "analysis_runs"]
 
@@ -42,14 +48,13 @@ class AnalysisResult:
     warnings: tuple[str, ...]
 
 
-def analyze(db_path: Path, spec: Any, *, code_version: str) -> AnalysisResult:
+def analyze(db_path: Path, spec: StudySpec, *, code_version: str) -> AnalysisResult:
     """Run the spec on the warehouse; raises AnalysisRefused before computing anything."""
     started_at = _now()
     run_id = f"{started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     frames: dict[str, list[pl.DataFrame]] = {name: [] for name in RESULT_TABLES}
     warnings: list[str] = []
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        con.execute("set enable_progress_bar = false")
+    with connect(db_path, read_only=True) as con:
         cohort = load_cohort(con, spec)
         if spec.scan_settings() is not None:
             scan, curves, top = scan_cohort(con, cohort.patients, spec)
@@ -91,9 +96,9 @@ def analyze(db_path: Path, spec: Any, *, code_version: str) -> AnalysisResult:
 
 
 def _compute(
-    cohort: CohortData, spec: Any, warnings: list[str]
+    cohort: CohortData, spec: StudySpec, warnings: list[str]
 ) -> Iterator[tuple[str, pl.DataFrame]]:
-    from analysis.endpoint import analyse_groups, interaction_test
+    from analysis.endpoint import analyze_groups, interaction_test
     from analysis.groups import assign_groups
 
     patients = cohort.patients
@@ -104,6 +109,7 @@ def _compute(
             "patient_id", "expression_value"
         )
         joined = patients.join(values, on="patient_id", how="inner")
+        yield from _continuous(cohort, biomarker, joined, spec)
         for grouping in spec.groupings:
             for subgroup, mask in subgroup_filters(joined, spec):
                 within = joined.filter(mask) if subgroup != "all" else joined
@@ -130,7 +136,7 @@ def _compute(
                 for endpoint in spec.endpoints:
                     time_column, event_column = ENDPOINT_COLUMNS[endpoint]
                     adjusted = _covariates_for(covariates, patients, within)
-                    result = analyse_groups(
+                    result = analyze_groups(
                         within[time_column].to_numpy().astype(float),
                         within[event_column].to_numpy().astype(bool),
                         labels,
@@ -173,6 +179,16 @@ def _compute(
                     yield "km_curves", _keyed(result.km_curves, row_keys)
                     yield "logrank_tests", _keyed(result.logrank, row_keys)
                     yield "cox_models", _keyed(result.cox, row_keys)
+                    rmst = rmst_frame(
+                        within[time_column].to_numpy().astype(float),
+                        within[event_column].to_numpy().astype(bool),
+                        labels,
+                        assignment.group_order,
+                        spec=spec,
+                        ph_flagged=_ph_flagged(result.cox),
+                    )
+                    if rmst is not None:
+                        yield "rmst", _keyed(rmst, row_keys)
                     if subgroup == "all":
                         for variable in spec.subgroups:
                             interaction = interaction_test(
@@ -191,6 +207,38 @@ def _compute(
                             )
 
 
+def _continuous(
+    cohort: CohortData, biomarker: str, joined: pl.DataFrame, spec: StudySpec
+) -> Iterator[tuple[str, pl.DataFrame]]:
+    """Per-unit, per-SD and spline Cox models of the value itself (no grouping)."""
+    scales = cohort.expression.filter(pl.col("gene") == biomarker)["expression_scale"]
+    scale = str(scales.drop_nulls().mode().sort()[0]) if scales.drop_nulls().len() else "unknown"
+    for subgroup, mask in subgroup_filters(joined, spec):
+        within = joined.filter(mask) if subgroup != "all" else joined
+        for endpoint in spec.endpoints:
+            time_column, event_column = ENDPOINT_COLUMNS[endpoint]
+            keys = {"biomarker": biomarker, "endpoint": endpoint, "subgroup": subgroup}
+            for table, frame in continuous_frames(
+                within["expression_value"].to_numpy().astype(float),
+                within[time_column].to_numpy().astype(float),
+                within[event_column].to_numpy().astype(bool),
+                scale=scale,
+                spec=spec,
+            ):
+                yield table, _keyed(frame, keys)
+
+
+def _ph_flagged(cox: pl.DataFrame) -> bool:
+    """A proportional-hazards test below 0.05 in the univariable maximum-likelihood model
+    (what ``rmst: auto`` reacts to)."""
+    flagged = cox.filter(
+        (pl.col("model") == "univariable")
+        & (pl.col("method") == "mle")
+        & ((pl.col("ph_test_p") < PH_ALPHA) | (pl.col("ph_test_global_p") < PH_ALPHA))
+    )
+    return flagged.height > 0
+
+
 def _covariates_for(
     covariates: pd.DataFrame | None, patients: pl.DataFrame, within: pl.DataFrame
 ) -> pd.DataFrame | None:
@@ -204,7 +252,7 @@ def _covariates_for(
     return subset[varying] if varying else None
 
 
-def _levels_only(values: pl.Series, spec: Any, variable: str) -> np.ndarray:
+def _levels_only(values: pl.Series, spec: StudySpec, variable: str) -> np.ndarray:
     """Subgroup values for the interaction model: the spec's levels, others missing.
 
     'unknown' risk (or any level the spec does not analyse) must not become a third
@@ -252,36 +300,22 @@ def _write(
 ) -> dict[str, int]:
     """All rows of the run in one transaction: results appear together or not at all."""
     counts: dict[str, int] = {}
-    with duckdb.connect(str(db_path)) as con:
-        con.execute("set enable_progress_bar = false")
-        con.execute("begin transaction")
-        try:
-            ensure_results_schema(con)
-            for table, parts in frames.items():
-                if not parts:
-                    counts[table] = 0
-                    continue
-                frame = pl.concat(parts, how="diagonal_relaxed")
-                columns = [
-                    row[0]
-                    for row in con.execute(
-                        "select column_name from information_schema.columns where "
-                        "table_schema = 'results' and table_name = ? order by ordinal_position",
-                        [table],
-                    ).fetchall()
-                ]
-                frame = frame.select([c for c in columns if c in frame.columns])
-                con.register("_frame", frame.to_arrow())
-                con.execute(f"insert into results.{table} by name select * from _frame")
-                con.unregister("_frame")
-                counts[table] = frame.height
-            run_frame = pl.DataFrame([run_row])
-            con.register("_run", run_frame.to_arrow())
-            con.execute("insert into results.analysis_runs by name select * from _run")
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
+    with connect(db_path) as con, transaction(con):
+        ensure_results_schema(con)
+        for table, parts in frames.items():
+            if not parts:
+                counts[table] = 0
+                continue
+            frame = pl.concat(parts, how="diagonal_relaxed")
+            columns = table_columns(con, "results", table)
+            frame = frame.select([c for c in columns if c in frame.columns])
+            con.register("_frame", frame.to_arrow())
+            con.execute(f"insert into results.{table} by name select * from _frame")
+            con.unregister("_frame")
+            counts[table] = frame.height
+        run_frame = pl.DataFrame([run_row])
+        con.register("_run", run_frame.to_arrow())
+        con.execute("insert into results.analysis_runs by name select * from _run")
     return counts
 
 

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
 import polars as pl
 
 from pipelines.analyze.cohort import ENDPOINT_COLUMNS, subgroup_filters
+
+if TYPE_CHECKING:
+    from pipelines.spec import StudySpec
 
 #: Threads for the scan: numpy releases the GIL in the sorts and sums that dominate it.
 WORKERS = min(4, os.cpu_count() or 1)
@@ -81,7 +84,7 @@ def load_matrix(
 
 
 def scan_cohort(
-    con: duckdb.DuckDBPyConnection, patients: pl.DataFrame, spec: Any
+    con: duckdb.DuckDBPyConnection, patients: pl.DataFrame, spec: StudySpec
 ) -> tuple[pl.DataFrame, pl.DataFrame, tuple[str, ...]]:
     """``results.gene_scan`` rows, the top genes' KM curves (both without run_id) and
     the top genes themselves."""
@@ -144,7 +147,7 @@ def _top_gene_curves(
     values: np.ndarray,
     genes: tuple[str, ...],
     patients: pl.DataFrame,
-    spec: Any,
+    spec: StudySpec,
 ) -> pl.DataFrame:
     """Q1 vs Q2-Q4 Kaplan-Meier curves of the top genes (whole cohort), for the report.
 
@@ -183,7 +186,7 @@ def _top_gene_curves(
 
 
 def _subgroup_rows(
-    patients: pl.DataFrame, spec: Any, within_subgroups: bool
+    patients: pl.DataFrame, spec: StudySpec, within_subgroups: bool
 ) -> Iterator[tuple[str, np.ndarray]]:
     """The whole cohort, then (on request) the same subgroups as the single path."""
     for name, condition in subgroup_filters(patients, spec):

@@ -14,6 +14,12 @@ KEYS = (
     "grouping varchar not null, subgroup varchar not null"
 )
 
+#: Keys of the tables that do not depend on a grouping (continuous models, cut points).
+BIOMARKER_KEYS = (
+    "run_id varchar not null, biomarker varchar not null, endpoint varchar not null, "
+    "subgroup varchar not null"
+)
+
 TABLES: dict[str, str] = {
     "analysis_runs": """
         run_id varchar primary key, started_at timestamp, finished_at timestamp,
@@ -51,6 +57,21 @@ TABLES: dict[str, str] = {
         {KEYS}, contrast varchar not null, n_low integer, n_high integer, events integer,
         allocation double, alpha double, power double, min_detectable_hr double,
         target_hr double, power_at_target_hr double, status varchar
+    """,
+    "continuous_models": f"""
+        {BIOMARKER_KEYS}, model varchar not null, scale varchar, increment double,
+        n integer, events integer, coef double, se double, hazard_ratio double,
+        hr_ci_lower double, hr_ci_upper double, wald_p double, lr_statistic double,
+        lr_df integer, lr_p double, nonlinearity_statistic double, nonlinearity_df integer,
+        nonlinearity_p double, knots json, status varchar, note varchar
+    """,
+    "continuous_curves": f"""
+        {BIOMARKER_KEYS}, value double, log_hr double, ci_lower double, ci_upper double
+    """,
+    "rmst": f"""
+        {KEYS}, group_label varchar, contrast varchar, measure varchar not null,
+        tau_days double, rmst_days double, se double, ci_lower double, ci_upper double,
+        difference_days double, ratio double, p_value double, status varchar
     """,
     "gene_scan": """
         run_id varchar not null, gene varchar not null, endpoint varchar not null,

@@ -21,6 +21,7 @@ from pipelines.build.runner import (
     invoke_dbt,
 )
 from pipelines.build.settings import BuildSettings
+from pipelines.errors import CohortError, ExitCode
 
 #: Tags and CSS rules that make a browser fetch an asset, when their target is remote
 #: (``http://``, ``https://`` or protocol-relative ``//``). Plain links a user may click
@@ -37,8 +38,10 @@ REMOTE_ASSET = re.compile(
 TRACKING_ON = re.compile(r'"send_anonymous_usage_stats"\s*:\s*true')
 
 
-class DocsError(RuntimeError):
+class DocsError(CohortError, RuntimeError):
     """dbt could not generate the documentation (the message says why)."""
+
+    exit_code = ExitCode.BUILD_FAILED
 
 
 @dataclass(frozen=True)

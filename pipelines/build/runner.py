@@ -29,6 +29,8 @@ from pipelines.build.result import (
     summarise_run,
 )
 from pipelines.build.settings import BuildSettings
+from pipelines.errors import CohortError, ExitCode
+from pipelines.warehouse import connect, existing_tables
 
 #: The dbt project shipped with the package (``dbt_project/`` at the repository root).
 PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
@@ -40,8 +42,10 @@ COHORT_TABLE = "marts.cohort_patients"
 RISK_ORDER = ("high", "standard", "unknown")
 
 
-class BuildRefused(RuntimeError):
+class BuildRefused(CohortError, RuntimeError):
     """The warehouse is not ready to build (missing, or no raw batch ingested yet)."""
+
+    exit_code = ExitCode.NOT_READY
 
 
 def default_build_dir(db_path: Path) -> Path:
@@ -171,11 +175,8 @@ def require_raw_batch(db_path: Path) -> None:
     if not db_path.is_file():
         raise BuildRefused(f"no warehouse at {db_path}; {hint}")
     try:
-        with duckdb.connect(str(db_path), read_only=True) as con:
-            found = con.execute(
-                "select count(*) from information_schema.tables "
-                "where table_schema = 'raw' and table_name = 'batches'"
-            ).fetchall()[0][0]
+        with connect(db_path, read_only=True) as con:
+            found = "raw.batches" in existing_tables(con, "raw")
             batches = con.execute("select count(*) from raw.batches").fetchall() if found else []
     except duckdb.IOException as error:  # e.g. another process holds the write lock
         raise BuildRefused(f"cannot open {db_path}: {error}") from error
@@ -191,7 +192,7 @@ def _open_after_dbt(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection | None]
     there are no rows to show.
     """
     try:
-        con = duckdb.connect(str(db_path))
+        con = connect(db_path)
     except duckdb.IOException:
         yield None
         return

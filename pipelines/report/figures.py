@@ -409,7 +409,8 @@ def _forest(run: _Run, out_dir: Path) -> FigureFile:
         pl.coalesce(pl.col("note"), pl.format("not estimable ({})", pl.col("status"))),
         pl.Series("extra", extras, dtype=pl.String),
     )
-    height = 0.8 + 0.17 * max(frame.height, 1)
+    # 1 inch of title and axis labels around 0.17 inch per row (at least two rows' worth).
+    height = 1.0 + 0.17 * max(frame.height, 2)
     # No constrained layout: the row labels and the texts right of the axes are as long
     # as their reasons; the saved canvas grows to them (save_figure(tight=True)).
     figure = plt.figure(figsize=(PANEL_WIDTH_IN * 1.6, height))

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from pipelines.errors import CohortError, ExitCode
 from pipelines.report.files import FigureFile
 from pipelines.warehouse import connect
 
+if TYPE_CHECKING:
+    import duckdb
 
-class ReportRefused(RuntimeError):
+
+class ReportRefused(CohortError, RuntimeError):
     """No such (succeeded) analysis run in the warehouse."""
+
+    exit_code = ExitCode.NOT_READY
 
 
 @dataclass(frozen=True)
@@ -96,11 +102,8 @@ def render_part(
         return figures + render_scan_figures(con, run_id, out_dir, time_unit=time_unit)
 
 
-def _figure_time_unit(con: object, run_id: str) -> str:
+def _figure_time_unit(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
     """The study spec's ``figure_time_unit``, as recorded with the run (default years)."""
-    import json
+    from pipelines.report.queries import run_settings
 
-    [(settings,)] = con.execute(  # type: ignore[attr-defined]
-        "select settings from results.analysis_runs where run_id = ?", [run_id]
-    ).fetchall()
-    return str(json.loads(settings or "{}").get("figure_time_unit", "years"))
+    return run_settings(con, run_id).figure_time_unit

@@ -18,8 +18,7 @@ import polars as pl
 from matplotlib import pyplot as plt
 
 from analysis.figures.km import draw_km_panel
-from analysis.formatting import format_p
-from pipelines.analyze.summary import scan_settings_of_run
+from analysis.formatting import format_count, format_level, format_p, format_ratio
 from pipelines.report.figures import (
     ENDPOINT_NAMES,
     FONTS,
@@ -27,6 +26,7 @@ from pipelines.report.figures import (
     save_figure,
 )
 from pipelines.report.files import FigureFile
+from pipelines.report.queries import run_settings
 
 #: Top-gene panels per row.
 GRID_COLUMNS = 3
@@ -48,7 +48,8 @@ def render_scan_figures(
     curves = con.sql(
         "select * from results.gene_scan_curves where run_id = $run", params={"run": run_id}
     ).pl()
-    fdr, top_count = scan_settings_of_run(con, run_id)
+    scan_settings = run_settings(con, run_id).scan
+    fdr, top_count = scan_settings.fdr, scan_settings.top_genes
     out_dir.mkdir(parents=True, exist_ok=True)
     saved = []
     with matplotlib.rc_context(FONTS):
@@ -94,7 +95,9 @@ def _volcano(rows: pl.DataFrame, endpoint: str, fdr: float, out_dir: Path) -> Fi
     axes.set_ylabel("-log10 log-rank p (Q1 vs Q2-Q4)")
     name = ENDPOINT_NAMES.get(endpoint, endpoint.upper())
     discoveries = int(discovered.sum())
-    axes.set_title(f"{name}: {tested.height:,} genes, {discoveries} with q ≤ {fdr:g}")
+    axes.set_title(
+        f"{name}: {format_count(tested.height)} genes, {discoveries} with q ≤ {format_level(fdr)}"
+    )
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
     figure.tight_layout()
@@ -104,9 +107,9 @@ def _volcano(rows: pl.DataFrame, endpoint: str, fdr: float, out_dir: Path) -> Fi
         f"of Q2-Q4 versus Q1 (log2) against the Q1 vs Q2-Q4 log-rank p. "
         + (
             f"Above the dashed line (red points) the Benjamini-Hochberg q-value is at most "
-            f"{fdr:g}. "
+            f"{format_level(fdr)}. "
             if threshold is not None
-            else f"No gene reaches q ≤ {fdr:g}. "
+            else f"No gene reaches q ≤ {format_level(fdr)}. "
         )
         + (f"{not_estimable} genes with a non-estimable HR are not drawn." if not_estimable else "")
     )
@@ -139,7 +142,7 @@ def _top_genes(
         hr = row["hazard_ratio"]
         q = format_p(row["logrank_q"], label="q")
         annotation = f"log-rank {format_p(row['logrank_p'])}, {q}\n" + (
-            f"HR {hr:.2g}" if hr is not None else f"HR n/a ({row['status']})"
+            f"HR {format_ratio(hr)}" if hr is not None else f"HR n/a ({row['status']})"
         )
         draw_km_panel(
             axes,
@@ -159,7 +162,7 @@ def _top_genes(
     caption = (
         f"The scan's top {count} genes for {name} (smallest Q1 vs Q2-Q4 log-rank p): "
         f"Kaplan-Meier curves of the lowest quartile versus the rest, with p, the "
-        f"Benjamini-Hochberg q across all scanned genes (discovery: q ≤ {fdr:g}) and the "
-        "Cox hazard ratio of Q2-Q4 versus Q1."
+        f"Benjamini-Hochberg q across all scanned genes (discovery: q ≤ {format_level(fdr)}) "
+        "and the Cox hazard ratio of Q2-Q4 versus Q1."
     )
     return save_figure(figure, out_dir, "scan_top_genes", None, endpoint, caption)

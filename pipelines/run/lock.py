@@ -19,10 +19,14 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from pipelines.build.runner import default_build_dir
+from pipelines.errors import CohortError, ExitCode
 
 
-class WarehouseBusy(RuntimeError):
+class WarehouseBusy(CohortError, RuntimeError):
     """Another process holds the writer lock of this warehouse."""
+
+    exit_code = ExitCode.BUSY
+    label = "refused"
 
 
 def lock_path(db_path: Path) -> Path:

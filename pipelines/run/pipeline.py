@@ -23,30 +23,34 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from pipelines.atomic import write_text_atomically
+from pipelines.errors import CohortError, ExitCode
 from pipelines.ingest import SIMULATION_SIDECAR
 from pipelines.run.fingerprint import code_version, input_hash
 from pipelines.run.lock import writer_lock
 from pipelines.run.publish import discard, fresh_work_copy, publish, work_copy_path, work_dir
 from pipelines.run.registry import RunRecord, StepRecord, last_published, record
 from pipelines.run.worker import StepWorker
+from pipelines.warehouse import connect, transaction
 
-#: Exit code of ``cohort run`` per failed step (the single-step commands use the same).
-STEP_EXIT_CODES = {
-    "prepare": 7,
-    "ingest": 2,
-    "build": 3,
-    "validate": 5,
-    "analyze": 6,
-    "report": 7,
-    "publish": 7,
+if TYPE_CHECKING:
+    from pipelines.spec import StudySpec
+
+#: Exit code of ``cohort run`` per failed step (the single-step commands use the same
+#: numbers for the same failures; another writer holding the lock is ``ExitCode.BUSY``).
+STEP_EXIT_CODES: dict[str, ExitCode] = {
+    "prepare": ExitCode.PUBLISH_FAILED,
+    "ingest": ExitCode.BAD_INPUT,
+    "build": ExitCode.BUILD_FAILED,
+    "validate": ExitCode.GATE_FAILED,
+    "analyze": ExitCode.ANALYSIS_REFUSED,
+    "report": ExitCode.PUBLISH_FAILED,
+    "publish": ExitCode.PUBLISH_FAILED,
 }
-#: Exit code when another process holds the writer lock.
-EXIT_BUSY = 8
 
 #: Test hook: pause before the named step (or ``publish``) until a file appears, so a
 #: reliability test can kill the process at an exact point. Unset in normal use.
@@ -65,13 +69,17 @@ class RunOptions:
     pseudonym_key: bytes | None = None
 
 
-class StepFailed(Exception):
-    """A step refused or failed; ``detail`` is its result object when there is one."""
+class StepFailed(CohortError):
+    """A step refused or failed; ``detail`` is its result object when there is one.
+
+    Its exit code is the step's (:data:`STEP_EXIT_CODES`), whatever error stopped it.
+    """
 
     def __init__(self, step: str, message: str, detail: Any = None) -> None:
         super().__init__(message)
         self.step = step
         self.detail = detail
+        self.exit_code = step_exit_code(step)
 
 
 @dataclass
@@ -85,10 +93,15 @@ class PipelineOutcome:
     abandoned: list[RunRecord] = field(default_factory=list)
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitCode:
         if self.status == "failed":
-            return STEP_EXIT_CODES.get(self.run.failed_step or "prepare", 7)
-        return 0
+            return step_exit_code(self.run.failed_step or "prepare")
+        return ExitCode.OK
+
+
+def step_exit_code(step: str) -> ExitCode:
+    """The exit code of a run that failed at ``step`` (an unknown step: not published)."""
+    return STEP_EXIT_CODES.get(step, ExitCode.PUBLISH_FAILED)
 
 
 #: Called with the step's name when it starts and with its record when it ends.
@@ -127,7 +140,7 @@ def run_pipeline(options: RunOptions, observe: StepObserver | None = None) -> Pi
 def _execute(
     outcome: PipelineOutcome,
     options: RunOptions,
-    spec: Any,
+    spec: StudySpec,
     db_path: Path,
     observe: StepObserver,
 ) -> None:
@@ -218,7 +231,7 @@ def _ingest(options: RunOptions, work: Path, run: RunRecord) -> Any:
     return result
 
 
-def _build(work: Path, db_path: Path, spec: Any) -> Any:
+def _build(work: Path, db_path: Path, spec: StudySpec) -> Any:
     from pipelines.build import BuildRefused, build_cohort
     from pipelines.build.runner import default_build_dir
 
@@ -244,7 +257,9 @@ def _build(work: Path, db_path: Path, spec: Any) -> Any:
     return result
 
 
-def _validate(work: Path, db_path: Path, spec: Any, run: RunRecord, worker: StepWorker) -> Any:
+def _validate(
+    work: Path, db_path: Path, spec: StudySpec, run: RunRecord, worker: StepWorker
+) -> Any:
     from pipelines.validate import SuiteError, ValidationRefused
     from pipelines.validate.gate import default_report_dir, run_gate
 
@@ -276,7 +291,7 @@ def _validate(work: Path, db_path: Path, spec: Any, run: RunRecord, worker: Step
     return gate
 
 
-def _analyze(work: Path, spec: Any, run: RunRecord) -> Any:
+def _analyze(work: Path, spec: StudySpec, run: RunRecord) -> Any:
     from pipelines.analyze.cohort import AnalysisRefused
     from pipelines.analyze.run import analyze
 
@@ -343,7 +358,7 @@ def _publish_success(outcome: PipelineOutcome, work: Path, db_path: Path) -> Non
     _finish(run)
     if publish_step.started_at:  # the rename itself is not timed: it is in the file
         publish_step.seconds = (run.finished_at - publish_step.started_at).total_seconds()
-    with duckdb.connect(str(work)) as con:
+    with connect(work) as con:
         _point_validation_at(con, run, db_path)
         for abandoned in outcome.abandoned:
             record(con, abandoned)
@@ -363,7 +378,7 @@ def _publish_failure(outcome: PipelineOutcome, work: Path, db_path: Path) -> Non
     if db_path.exists():
         shutil.copyfile(db_path, base)
     try:
-        with duckdb.connect(str(base)) as con:
+        with connect(base) as con:
             if run.validation_run_id and work.exists():
                 _carry_validation(con, work, run.validation_run_id)
                 _point_validation_at(con, run, db_path)
@@ -381,14 +396,13 @@ def _carry_validation(con: duckdb.DuckDBPyConnection, work: Path, validation_run
 
     con.execute(f"attach '{work}' as failed_run (read_only)")
     try:
-        con.execute("begin transaction")
-        con.execute(VALIDATION_TABLES_DDL)
-        for table in (RUNS_TABLE, RESULTS_TABLE):
-            con.execute(
-                f"insert into {table} select * from failed_run.{table} where run_id = ?",
-                [validation_run_id],
-            )
-        con.execute("commit")
+        with transaction(con):
+            con.execute(VALIDATION_TABLES_DDL)
+            for table in (RUNS_TABLE, RESULTS_TABLE):
+                con.execute(
+                    f"insert into {table} select * from failed_run.{table} where run_id = ?",
+                    [validation_run_id],
+                )
     finally:
         con.execute("detach failed_run")
 

@@ -21,10 +21,14 @@ from pathlib import Path
 import duckdb
 
 from pipelines.build.runner import default_build_dir
+from pipelines.errors import CohortError, ExitCode
+from pipelines.warehouse import connect
 
 
-class PublishError(RuntimeError):
+class PublishError(CohortError, RuntimeError):
     """The warehouse could not be copied or replaced; the published file is unchanged."""
+
+    exit_code = ExitCode.PUBLISH_FAILED
 
 
 def work_dir(db_path: Path) -> Path:
@@ -54,7 +58,7 @@ def fresh_work_copy(db_path: Path) -> Path:
         return target
     if wal_path(db_path).exists():
         try:
-            with duckdb.connect(str(db_path)) as con:
+            with connect(db_path) as con:
                 con.execute("checkpoint")
         except duckdb.Error as error:
             raise PublishError(
@@ -76,7 +80,7 @@ def publish(work_copy: Path, db_path: Path) -> None:
     ``.wal`` is left behind), flushed to disk, and renamed; the folder entry is flushed
     too, so a power cut after this returns cannot bring the old file back.
     """
-    with duckdb.connect(str(work_copy)) as con:
+    with connect(work_copy) as con:
         con.execute("checkpoint")
     if wal_path(work_copy).exists():
         raise PublishError(f"{work_copy} still has a write-ahead log after checkpoint")

@@ -19,6 +19,8 @@ from typing import Any
 
 import duckdb
 
+from pipelines.warehouse import connect, fetch_dicts, transaction
+
 #: The pipeline's steps, in order.
 STEPS = ("prepare", "ingest", "build", "validate", "analyze", "report", "publish")
 
@@ -108,8 +110,7 @@ _RUN_COLUMNS = [name for name in RunRecord.__dataclass_fields__ if name != "step
 
 def record(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
     """Insert (or replace) the run and its steps, in one transaction."""
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         con.execute(REGISTRY_DDL)
         con.execute("delete from meta.pipeline_run_steps where run_id = ?", [run.run_id])
         con.execute("delete from meta.pipeline_runs where run_id = ?", [run.run_id])
@@ -122,10 +123,6 @@ def record(con: duckdb.DuckDBPyConnection, run: RunRecord) -> None:
             "insert into meta.pipeline_run_steps values (?, ?, ?, ?, ?, ?)",
             [[run.run_id, s.step, s.status, s.started_at, s.seconds, s.message] for s in run.steps],
         )
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
 
 
 def last_published(db_path: Path) -> RunRecord | None:
@@ -165,13 +162,11 @@ def list_runs(db_path: Path, *, limit: int = 20) -> list[RunRecord]:
 def _query(db_path: Path, sql: str, parameters: list[Any] | None = None) -> list[dict[str, Any]]:
     if not db_path.exists():
         return []
-    with duckdb.connect(str(db_path), read_only=True) as con:
+    with connect(db_path, read_only=True) as con:
         try:
-            cursor = con.execute(sql, parameters or [])
+            return fetch_dicts(con, sql, parameters or [])
         except duckdb.CatalogException:  # no run recorded yet
             return []
-        names = [column[0] for column in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _run_from_row(row: dict[str, Any]) -> RunRecord:

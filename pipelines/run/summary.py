@@ -13,14 +13,13 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
-from analysis.formatting import format_p, format_percent
-from pipelines.analyze.summary import (
-    print_scan_summary,
-    print_summary,
-    summary_rows,
-)
+from analysis.formatting import format_landmark, format_p, format_percent
+from pipelines.analyze.summary import print_scan_summary, print_summary
+from pipelines.report.queries import run_settings
+from pipelines.report.summary_queries import summary_rows
 from pipelines.run.pipeline import PipelineOutcome
 from pipelines.run.registry import RunRecord, StepRecord
+from pipelines.warehouse import connect
 
 _MARKS = {"succeeded": "[green]✓[/green]", "failed": "[red]✗[/red]"}
 
@@ -72,7 +71,7 @@ def print_outcome(console: Console, outcome: PipelineOutcome, db_path: Any) -> N
         )
         return
     _print_changes(console, outcome)
-    with duckdb.connect(str(db_path), read_only=True) as con:
+    with connect(db_path, read_only=True) as con:
         if run.analysis_run_id:
             print_summary(console, con, run.analysis_run_id, overall_only=True)
             print_scan_summary(console, con, run.analysis_run_id)
@@ -118,15 +117,25 @@ def _print_changes(console: Console, outcome: PipelineOutcome) -> None:
 def _print_result_changes(
     console: Console, con: duckdb.DuckDBPyConnection, before_run: str, after_run: str
 ) -> None:
-    """Key numbers (3-year landmark, log-rank p) that moved since the last published run."""
+    """Key numbers (landmark survival, log-rank p) that moved since the last published run,
+    both runs read at the new run's summary landmark."""
+    landmark = run_settings(con, after_run).summary_landmark_years
     try:
-        before = {_key(row): row for row in summary_rows(con, before_run)}
+        before = {_key(row): row for row in summary_rows(con, before_run, landmark_years=landmark)}
     except duckdb.Error:
         return
     table = Table(title="Changed since the last published run (Q1 vs Q2-Q4)")
-    for column in ("biomarker", "endpoint", "subgroup", "3-y Q1", "3-y Q2-Q4", "log-rank p"):
+    years = format_landmark(landmark)
+    for column in (
+        "biomarker",
+        "endpoint",
+        "subgroup",
+        f"{years} Q1",
+        f"{years} Q2-Q4",
+        "log-rank p",
+    ):
         table.add_column(column)
-    for row in summary_rows(con, after_run):
+    for row in summary_rows(con, after_run, landmark_years=landmark):
         old = before.get(_key(row))
         if old is None:
             table.add_row(*_key(row), "new", "new", format_p(row["p_value"], label=""))

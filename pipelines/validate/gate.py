@@ -11,11 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
 from pipelines.validate.results import ValidationRun
 from pipelines.validate.runner import validate_warehouse
 from pipelines.validate.suites import DEFAULT_SUITES_DIR
+from pipelines.warehouse import connect
 
 
 @dataclass(frozen=True)
@@ -54,6 +53,6 @@ def run_gate(
     report_path = (report_dir or default_report_dir(db_path)) / f"{run.run_id}.html"
     report_path.parent.mkdir(parents=True, exist_ok=True)
     write_report(run, report_path)
-    with duckdb.connect(str(db_path)) as con:
+    with connect(db_path) as con:
         store_run(con, run, report_path=report_path)
     return GateResult(run=run, report_path=report_path)

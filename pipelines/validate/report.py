@@ -13,13 +13,12 @@ terminal summary.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from collections.abc import Iterable
 from html import escape
 from pathlib import Path
 
 from pipelines.atomic import write_text_atomically
+from pipelines.report.page import format_time, html_page, table_row
 from pipelines.validate.results import MAX_EXAMPLE_IDS, ExpectationOutcome, ValidationRun
 from pipelines.validate.summary import (
     SuiteCounts,
@@ -41,75 +40,6 @@ _CHECK_COLUMNS = (
     + "".join(f'<col style="width: {width}%">' for width in (7, 15, 12, 7, 9, 18, 9, 10, 13))
     + "</colgroup>"
 )
-
-PAGE_STYLE = """
-:root { --fail: #a4001d; --fail-bg: #fde8ea; --pass: #185c2a; --pass-bg: #e6f4ea;
-  --warn: #7a4f00; --warn-bg: #fff4d6; --muted: #555; --line: #c8c8c8; }
-* { box-sizing: border-box; }
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", Arial,
-  sans-serif; color: #1a1a1a; margin: 0 auto; max-width: 1180px; padding: 24px;
-  line-height: 1.4; font-size: 15px; }
-h1 { font-size: 26px; margin: 0 0 4px; }
-h2 { font-size: 20px; margin: 32px 0 8px; border-bottom: 2px solid #1a1a1a;
-  padding-bottom: 4px; }
-h2 .dimension { font-weight: normal; color: var(--muted); font-size: 15px; }
-.verdict { display: flex; align-items: center; gap: 24px; padding: 16px 20px;
-  border: 3px solid; border-radius: 6px; }
-.verdict.fail { border-color: var(--fail); background: var(--fail-bg); }
-.verdict.pass { border-color: var(--pass); background: var(--pass-bg); }
-.badge { font-size: 44px; font-weight: 800; letter-spacing: 2px; padding: 6px 22px;
-  border-radius: 6px; white-space: nowrap; border: 4px solid; }
-.fail .badge { background: var(--fail); color: #fff; border-color: var(--fail); }
-.pass .badge { background: #fff; color: var(--pass); border-color: var(--pass);
-  border-style: double; border-width: 6px; }
-.verdict p { margin: 0; font-size: 17px; }
-.simulated { margin: 16px 0 0; padding: 10px 16px; border: 3px dashed #5a3d00;
-  background: repeating-linear-gradient(135deg, #fff4d6, #fff4d6 12px, #ffe9a8 12px,
-  #ffe9a8 24px); font-weight: 700; font-size: 17px; }
-dl.run { display: grid; grid-template-columns: max-content 1fr; gap: 4px 18px;
-  margin: 20px 0 0; }
-dl.run dt { font-weight: 600; color: var(--muted); }
-dl.run dd { margin: 0; }
-.path { color: var(--muted); font-size: 13px; }
-.field { display: inline-block; border: 1px solid var(--line); border-radius: 3px;
-  padding: 0 6px; margin: 0 4px 2px 0; font-family: ui-monospace, "DejaVu Sans Mono",
-  Menlo, Consolas, monospace; font-size: 13px; }
-.guide { color: var(--muted); margin: 8px 0; }
-ul.blocking { margin: 8px 0; padding-left: 22px; }
-ul.blocking li { margin: 2px 0; }
-table { border-collapse: collapse; margin: 8px 0; font-size: 14px; }
-table.checks { width: 100%; table-layout: fixed; }
-table.checks td { overflow-wrap: break-word; }
-table.checks td.number { white-space: normal; }
-table.checks th { font-size: 13px; }
-th, td { border: 1px solid var(--line); padding: 5px 7px; text-align: left;
-  vertical-align: top; }
-th { background: #eee; font-weight: 600; }
-td.number, th.number { text-align: right; font-variant-numeric: tabular-nums;
-  white-space: nowrap; }
-td.id { white-space: nowrap; font-weight: 600; }
-.type { display: block; color: var(--muted); font-size: 12px; }
-.mono { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace;
-  font-size: 12.5px; overflow-wrap: anywhere; }
-tr.blocking td { background: var(--fail-bg); }
-tr.blocking td:first-child { border-left: 6px solid var(--fail); }
-tr.warning td { background: var(--warn-bg); }
-tr.warning td:first-child { border-left: 6px dashed var(--warn); }
-tr.error-row td { font-size: 13px; }
-.result { font-weight: 700; white-space: nowrap; }
-.result.failed { color: var(--fail); }
-.result.warned { color: var(--warn); }
-.result.passed { color: var(--pass); font-weight: 400; }
-tr.totals td { font-weight: 700; background: #f5f5f5; }
-footer { margin-top: 36px; color: var(--muted); font-size: 13px;
-  border-top: 1px solid var(--line); padding-top: 8px; }
-@media print {
-  body { padding: 0; max-width: none; font-size: 12px; }
-  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-  tr { break-inside: avoid; }
-  h2 { break-after: avoid; }
-}
-"""
 
 
 def write_report(run: ValidationRun, path: Path) -> Path:
@@ -363,19 +293,6 @@ def _count_cells(counts: SuiteCounts) -> tuple[str, ...]:
     )
 
 
-def table_row(
-    cells: Iterable[str], *, cell: str = "td", numeric_from: int | None = None, css: str = ""
-) -> str:
-    """Cells are already escaped HTML; columns from ``numeric_from`` on are right-aligned."""
-    parts = []
-    for index, value in enumerate(cells):
-        numeric = numeric_from is not None and index >= numeric_from
-        attribute = ' class="number"' if numeric else ""
-        parts.append(f"<{cell}{attribute}>{value}</{cell}>")
-    class_attribute = f' class="{css}"' if css else ""
-    return f"<tr{class_attribute}>{''.join(parts)}</tr>"
-
-
 def _numbered(run: ValidationRun) -> list[tuple[int, ExpectationOutcome]]:
     """Outcomes with their position in the run (1, 2, …), which makes anchors unique."""
     return list(enumerate(run.outcomes, start=1))
@@ -395,13 +312,6 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "x"
 
 
-def format_time(moment: dt.datetime) -> str:
-    """Naive timestamps are UTC by the pipeline's convention (see the store)."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
-    return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
-
-
 def _clip(value: str | None, width: int) -> str:
     if value is None:
         return ""
@@ -410,18 +320,3 @@ def _clip(value: str | None, width: int) -> str:
 
 def _plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
-
-
-def html_page(title: str, sections: list[str], *, style: str = PAGE_STYLE) -> str:
-    """A self-contained page: the shared inline style, no scripts, no external assets.
-
-    Used by the quality-gate report and the analysis run report so both look alike.
-    """
-    body = "\n".join(section for section in sections if section)
-    return (
-        "<!doctype html>\n"
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(title)}</title>\n<style>{style}</style>\n</head>\n"
-        f"<body>\n{body}\n</body>\n</html>\n"
-    )

@@ -14,8 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
+from pipelines.errors import CohortError, ExitCode
 from pipelines.validate.results import MAX_EXAMPLE_IDS, ExpectationOutcome, ValidationRun
 from pipelines.validate.suites import (
     DEFAULT_SUITES_DIR,
@@ -24,6 +23,7 @@ from pipelines.validate.suites import (
     SuiteError,
     load_suites,
 )
+from pipelines.warehouse import connect, existing_tables
 
 #: Column-level results: counts and up to 20 example patient ids (GX SUMMARY format).
 COLUMN_RESULT_FORMAT = {
@@ -40,8 +40,10 @@ DESCRIBED_ROWS = 5
 VALIDATION_MEMORY_LIMIT = "2GB"
 
 
-class ValidationRefused(RuntimeError):
+class ValidationRefused(CohortError, RuntimeError):
     """The warehouse cannot be validated (not built yet); nothing was run."""
+
+    exit_code = ExitCode.NOT_READY
 
 
 def validate_warehouse(
@@ -256,14 +258,8 @@ def _require_built(db_path: Path, tables: set[str]) -> tuple[int | None, bool]:
     """Refuse before GX starts when the warehouse or a validated table is missing."""
     if not db_path.is_file():
         raise ValidationRefused(f"no warehouse at {db_path}; run `cohort ingest` first")
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        present = {
-            f"{schema}.{name}"
-            for schema, name in con.execute(
-                "select table_schema, table_name from information_schema.tables"
-            ).fetchall()
-        }
-        missing = sorted(tables - present)
+    with connect(db_path, read_only=True) as con:
+        missing = sorted(tables - existing_tables(con))
         if missing:
             raise ValidationRefused(
                 f"{db_path} is not built ({', '.join(missing)} missing); run `cohort build` first"

@@ -68,7 +68,6 @@ error                varchar       why the expectation could not be evaluated (t
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -77,12 +76,14 @@ from typing import Any
 
 import duckdb
 
+from pipelines.errors import CohortError, ExitCode
 from pipelines.validate.results import (
     MAX_EXAMPLE_IDS,
     SEVERITIES,
     ExpectationOutcome,
     ValidationRun,
 )
+from pipelines.warehouse import existing_tables, fetch_dicts, transaction
 
 RUNS_TABLE = "quality.validation_runs"
 RESULTS_TABLE = "quality.validation_results"
@@ -155,8 +156,10 @@ _OUTCOME_COLUMNS = (
 )
 
 
-class RunNotFound(LookupError):
+class RunNotFound(CohortError, LookupError):
     """No run with this id is stored in the warehouse."""
+
+    exit_code = ExitCode.NOT_READY
 
 
 @dataclass(frozen=True)
@@ -192,15 +195,10 @@ def store_run(
     ``run_id`` twice is refused by the primary key. Example ids are capped at
     :data:`MAX_EXAMPLE_IDS` so that one bad column cannot bloat the table.
     """
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         con.execute(VALIDATION_TABLES_DDL)
         _insert_run(con, run, report_path)
         _insert_results(con, run)
-        con.execute("commit")
-    except BaseException:
-        _rollback_quietly(con)
-        raise
 
 
 def latest_run(con: duckdb.DuckDBPyConnection) -> RunRecord | None:
@@ -307,11 +305,8 @@ def _outcome_from_row(row: Sequence[Any]) -> ExpectationOutcome:
 def _fetch_records(
     con: duckdb.DuckDBPyConnection, query: str, parameters: list[Any]
 ) -> list[RunRecord]:
-    cursor = con.execute(query, parameters)
-    names = [description[0] for description in cursor.description]
     records = []
-    for row in cursor.fetchall():
-        fields = dict(zip(names, row, strict=True))
+    for fields in fetch_dicts(con, query, parameters):
         fields["critical_fields"] = tuple(fields["critical_fields"])
         fields["suites"] = tuple(fields["suites"])
         fields["db_path"] = Path(fields["db_path"])
@@ -322,11 +317,7 @@ def _fetch_records(
 
 
 def _tables_exist(con: duckdb.DuckDBPyConnection) -> bool:
-    count = con.execute(
-        "select count(*) from information_schema.tables "
-        "where table_schema = 'quality' and table_name in ('validation_runs', 'validation_results')"
-    ).fetchone()
-    return count is not None and count[0] == 2
+    return {RUNS_TABLE, RESULTS_TABLE} <= existing_tables(con, "quality")
 
 
 def _as_utc_naive(moment: dt.datetime) -> dt.datetime:
@@ -334,8 +325,3 @@ def _as_utc_naive(moment: dt.datetime) -> dt.datetime:
     if moment.tzinfo is None:
         return moment
     return moment.astimezone(dt.UTC).replace(tzinfo=None)
-
-
-def _rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
-    with contextlib.suppress(duckdb.Error):  # the transaction may already be aborted
-        con.execute("rollback")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipelines.errors import CohortError, ExitCode
 from pipelines.validate.results import DIMENSIONS, SEVERITIES
 
 #: Where the product's suites live (the repository's ``expectations/`` folder).
@@ -38,8 +39,11 @@ CHECK_KEYS = {
 }
 
 
-class SuiteError(ValueError):
+class SuiteError(CohortError, ValueError):
     """A suite file is malformed; the message names the file, the expectation and the key."""
+
+    exit_code = ExitCode.BAD_INPUT
+    label = "invalid suite"
 
 
 @dataclass(frozen=True)

@@ -242,6 +242,37 @@ def test_a_relation_of_the_other_kind_is_replaced_by_the_build(built: Built, tmp
     assert genes[0] == genes[1] > 0 and leftovers == []
 
 
+def test_a_config_the_materializations_do_not_support_fails_cohort_build_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The project's table skips grants; a mart asking for them stops the build (exit 3).
+
+    Each refused config is covered in test_materializations.py; this is the user's view.
+    """
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    (project / "models" / "marts" / "cohort_shared_with_analysts.sql").write_text(
+        "{{ config(grants={'select': ['analyst']}) }}\nselect * from {{ ref('cohort_genes') }}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr("pipelines.build.runner.PROJECT_DIR", project)
+    db_path = simulated_warehouse(tmp_path)
+    outcome = CliRunner().invoke(app, ["build", "--db", str(db_path)])
+    assert outcome.exit_code == EXIT_BUILD_FAILED, outcome.output
+    output = " ".join(outcome.output.split())
+    assert "model cohort_shared_with_analysts error:" in output
+    assert (
+        "model 'cohort_shared_with_analysts' (models/marts/cohort_shared_with_analysts.sql) "
+        "uses grants, which the project's table materialization"
+    ) in output
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        refused = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_name = 'cohort_shared_with_analysts'"
+        ).fetchall()
+    assert refused == [(0,)]
+
+
 def test_broken_reference_data_fails_the_build_naming_seed_column_and_value(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):

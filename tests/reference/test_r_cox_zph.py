@@ -11,7 +11,7 @@ Tolerances:
   on every input). Observed agreement is better than 1e-12, so 1e-10 leaves a margin
   of 100, and is eight orders of magnitude below the pre-3.0 approximation's miss
   (1% to 200% on these cases; ``tests/unit/analysis/test_zph.py`` shows it on aml).
-- Given our own Efron fit (:func:`analysis.coxph.fit_efron`, relative log-likelihood
+- Given our own Efron fit (:func:`analysis.cox_fitter.fit_efron`, relative log-likelihood
   change 1e-12; R's fit used eps = 1e-11), the coefficients differ by up to ~2e-10
   (observed), which moves a statistic by about as much; 1e-8 leaves a margin of 50.
   We have no Breslow fitter, so the Breslow cases use R's coefficients only.
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from analysis.coxph import fit_efron
+from analysis.cox_fitter import fit_efron
 from analysis.zph import ZphResult, cox_zph
 
 REFERENCE = json.loads((Path(__file__).parent / "r" / "cox_zph.json").read_text())

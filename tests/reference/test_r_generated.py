@@ -36,7 +36,7 @@ import polars as pl
 import pytest
 
 from analysis.cox import cox_model
-from analysis.endpoint import analyse_groups
+from analysis.endpoint import analyze_groups
 from analysis.groups import assign_groups
 from analysis.interaction import interaction_test
 from analysis.logrank import logrank_test, logrank_trend_test
@@ -430,12 +430,12 @@ def _assert_cox_frame(frame: pl.DataFrame, expected: dict, what: str) -> None:
     ("case_id", "method"),
     [pytest.param(c, m, id=f"{c}-{m}") for c in CASES for m in CI_METHODS],
 )
-def test_analyse_groups_equals_r(case_id: str, method: str) -> None:
+def test_analyze_groups_equals_r(case_id: str, method: str) -> None:
     """Everything the results tables get for one case: medians, landmarks, log-rank
     (and trend), univariable and adjusted Cox."""
     case = CASES[case_id]
     time, event, groups, order = _inputs(case)
-    result = analyse_groups(
+    result = analyze_groups(
         time,
         event,
         groups,

@@ -23,7 +23,7 @@ import polars as pl
 import pytest
 
 from analysis.cox import cox_model
-from analysis.endpoint import analyse_groups
+from analysis.endpoint import analyze_groups
 from analysis.logrank import logrank_test
 from analysis.survival import km_curve, median_survival
 
@@ -125,10 +125,10 @@ def test_aml_coxph_efron(aml: pd.DataFrame) -> None:
     assert _close(row.p_value, "0.074")
 
 
-def test_aml_through_analyse_groups(aml: pd.DataFrame) -> None:
+def test_aml_through_analyze_groups(aml: pd.DataFrame) -> None:
     # The same published numbers through the orchestrator's entry point, with
     # Maintained as the reference group (HR of Nonmaintained vs Maintained).
-    result = analyse_groups(
+    result = analyze_groups(
         aml["time"].to_numpy(),
         aml["status"].to_numpy(),
         aml["x"].to_numpy(dtype=object),

@@ -1,4 +1,5 @@
-"""The run report page: content, warnings, embedded figures, offline-safety, no patient ids."""
+"""The run report page (content, warnings, embedded figures, offline-safety, no patient
+ids) and the terminal summary, which shares its rows and sentences."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ import pytest
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from rich.console import Console
 
 from pipelines.analyze.schema import ensure_results_schema
+from pipelines.analyze.summary import print_summary
 from pipelines.report.files import FigureFile
 from pipelines.report.html import write_run_report
 
@@ -23,7 +26,26 @@ PLANTED_PATIENT = "SIM-9876-PLANTED"
 KEY = "'IKZF1', 'pfs', 'q1_vs_rest'"
 
 
-def _warehouse(*, simulated: bool = True, study: str = "dsmm_ikzf1") -> duckdb.DuckDBPyConnection:
+#: The published figures as the run's settings record a spec's ``reference`` block.
+REFERENCE = {
+    "citation": "Krönke 2017",
+    "landmark_years": 3.0,
+    "results": [
+        {"biomarker": "IKZF1", "endpoint": "pfs", "low": 0.86, "high": 0.51, "p": "0.01"},
+        {"biomarker": "IKZF1", "endpoint": "os", "low": 1.0, "high": 0.74, "p": "0.03"},
+    ],
+}
+
+
+def _warehouse(
+    *,
+    simulated: bool = True,
+    study: str = "dsmm_ikzf1",
+    reference: dict[str, object] | None = REFERENCE,
+    days_per_year: float | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """A run's tables; ``reference`` and ``days_per_year`` go into its settings only when
+    given (the settings of older runs have neither)."""
     con = duckdb.connect(":memory:")
     for schema in ("results", "quality", "marts"):
         con.execute(f"create schema {schema}")
@@ -151,10 +173,15 @@ def _warehouse(*, simulated: bool = True, study: str = "dsmm_ikzf1") -> duckdb.D
     con.execute(
         "update results.logrank_tests set family = 'primary', p_holm = 0.0204, q_bh = 0.0102"
     )
-    con.execute("update results.analysis_runs set settings = ?", [json.dumps({
+    settings: dict[str, object] = {
         "study": study, "note": "<b>not markup</b>", "subgroups": ["cytogenetic_risk"],
         "adjust_for": [], "multiplicity": {"family": {"grouping": "q1_vs_rest"}},
-    })])  # fmt: skip
+    }  # fmt: skip
+    if reference is not None:
+        settings["reference"] = reference
+    if days_per_year is not None:
+        settings["days_per_year"] = days_per_year
+    con.execute("update results.analysis_runs set settings = ?", [json.dumps(settings)])
     con.execute(
         f"""insert into results.cox_models by name
         select '{RUN}' as run_id, 'IKZF1' as biomarker, 'pfs' as endpoint,
@@ -242,7 +269,7 @@ def test_warnings(tmp_path: Path) -> None:
 
 
 def test_not_simulated_has_no_banner_or_published_column(tmp_path: Path) -> None:
-    con = _warehouse(simulated=False, study="other_study")
+    con = _warehouse(simulated=False, study="other_study", reference=None)
     page = write_run_report(con, RUN, [], tmp_path).read_text(encoding="utf-8")
     assert "SIMULATED" not in page
     assert "published (Krönke 2017)" not in page
@@ -256,3 +283,86 @@ def test_missing_gate_and_unknown_run(tmp_path: Path) -> None:
     assert "NO GATE RECORD" in page
     with pytest.raises(LookupError):
         write_run_report(con, "no-such-run", [], tmp_path)
+
+
+def _page(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> str:
+    page = write_run_report(con, RUN, [], tmp_path).read_text(encoding="utf-8")
+    return page.replace("<wbr>", "")
+
+
+def _summary_section(page: str) -> str:
+    return page[page.index("Summary: Q1 vs Q2-Q4") : page.index("Results by biomarker")]
+
+
+def _terminal(con: duckdb.DuckDBPyConnection) -> str:
+    console = Console(record=True, width=400)
+    print_summary(console, con, RUN)
+    return console.export_text()
+
+
+def test_the_published_column_comes_from_the_spec_reference_not_the_study_name(
+    tmp_path: Path,
+) -> None:
+    reference = {**REFERENCE, "citation": "Doe 2020, J Hematol 1:2-3"}
+    con = _warehouse(simulated=False, study="other_study", reference=reference)
+    page = _page(con, tmp_path)
+    assert "published (Doe 2020, J Hematol 1:2-3)" in page and "86% vs 51%, p=0.01" in page
+    # delivered data: no banner and no word of a simulated cohort
+    assert "SIMULATED" not in page and "<b>simulated</b> cohort" not in page
+    assert "this run's results on the delivered cohort" in page
+    terminal = _terminal(con)
+    assert "[published, Doe 2020, J Hematol 1:2-3: 86% vs 51%, p=0.01]" in terminal
+    assert "Simulated demo cohort" not in terminal
+
+
+def test_an_older_run_without_a_reference_shows_no_published_figures(tmp_path: Path) -> None:
+    # The reference study's name and simulated data no longer imply published figures.
+    con = _warehouse(reference=None)
+    page = _page(con, tmp_path)
+    assert "SIMULATED DATA" in page
+    assert "published (" not in page and "86% vs 51%" not in page
+    assert 'class="number published"' not in page
+    terminal = _terminal(con)
+    assert "published" not in terminal and "Simulated demo cohort" not in terminal
+    assert "3-y 86% (70-94) vs 51% (36-64)" in terminal
+
+
+def test_terminal_and_page_say_the_same_with_a_simulated_reference(tmp_path: Path) -> None:
+    con = _warehouse()
+    summary = _summary_section(_page(con, tmp_path))
+    terminal = _terminal(con)
+    assert "[published, Krönke 2017: 86% vs 51%, p=0.01]" in terminal
+    assert "Simulated demo cohort: one random draw" in terminal
+    assert "<b>simulated</b> cohort: one random draw" in summary
+    for text in (
+        "86% (70-94)",
+        "p=0.010 (nominal; primary family of 1: Holm p=0.020, BH q=0.010)",
+        "univariable 3.90 (1.40-11.0) p=0.008",  # one HR format: 3 significant digits
+        "Firth-penalised 4.20 (1.10-60.0) (profile-likelihood CI)",
+    ):
+        assert text in summary and text in terminal, text
+
+
+def test_the_summary_is_read_at_the_reference_landmark(tmp_path: Path) -> None:
+    con = _warehouse(reference={**REFERENCE, "landmark_years": 5})
+    con.execute(
+        f"""insert into results.km_landmarks by name
+        select * from (values
+            ('{RUN}', 'IKZF1', 'pfs', 'q1_vs_rest', 'all', 'Q1', 5.0, 9, 0.70, 0.50, 0.83),
+            ('{RUN}', 'IKZF1', 'pfs', 'q1_vs_rest', 'all', 'Q2-Q4', 5.0, 12, 0.40, 0.26, 0.54)
+        ) t(run_id, biomarker, endpoint, grouping, subgroup, group_label, time_years,
+            n_at_risk, survival, ci_lower, ci_upper)"""
+    )
+    page = _page(con, tmp_path)
+    summary = _summary_section(page)
+    assert "5-y Q1 (95% CI)" in summary and "5-y Q1 vs Q2-Q4, p" in summary
+    assert "70% (50-83)" in summary and "40% (26-54)" in summary
+    assert "86% (70-94)" not in summary  # the 3-year estimate is not the comparison
+    assert "5-y survival (95% CI)" in page and "At risk at 5-y" in page
+    assert "5-y 70% (50-83) vs 40% (26-54)" in _terminal(con)
+
+
+def test_median_years_use_the_runs_days_per_year(tmp_path: Path) -> None:
+    # Q2-Q4's median 900 days (700-1200)
+    assert "2.5 (1.9-3.3)" in _page(_warehouse(), tmp_path)  # spec default, 365.25
+    assert "3.0 (2.3-4.0)" in _page(_warehouse(days_per_year=300), tmp_path)

@@ -192,6 +192,10 @@ def test_settings_json_is_canonical_and_complete():
             "multiplicity.family.grouping",
             "not one of the spec's groupings",
         ),
+        ("spline_knots: 7\n", "spline_knots", "from 3 to 5"),
+        ("permutations: 0\n", "permutations", "from 100 to 1,000,000"),
+        ("rmst_horizon_years: -1\n", "rmst_horizon_years", "positive number"),
+        ("rmst: sometimes\n", "rmst", "allowed: auto, always, never"),
         ("reference: yes\n", "reference", "must be a mapping"),
         (
             "reference: {citation: X, landmark_years: 3, results: []}\n",

@@ -10,18 +10,67 @@
     (docs/performance.md). DuckDB replaces a view or table atomically inside its
     transaction, so readers see the old or the new relation, never none.
 
-    Left out on purpose, because no model here uses them: grants, persist_docs,
-    contracts, indexes, foreign keys and Python models. A relation of the other kind
-    (a table where the project now has a view, or the reverse) is dropped first.
+    What the stock ones do and these do not is refused, never ignored: a model that
+    sets one of those configs fails the build naming the model and the config
+    (`refuse_unsupported_model_configs`). A relation of the other kind (a table where
+    the project now has a view, or the reverse) is dropped first.
+
+    tests/integration/test_materializations.py holds hashes of the stock sources these
+    replace or copy: a dbt-adapters or dbt-duckdb upgrade that changes them fails there,
+    with what to re-check.
 -#}
 
-{% materialization view, adapter='duckdb' %}
+{#- Python is declared so that a Python model reaches the guard and its message, rather
+    than dbt's "only supports languages ['sql']" about an anonymous materialization. -#}
+{% materialization view, adapter='duckdb', supported_languages=['sql', 'python'] %}
+  {% do refuse_unsupported_model_configs('view') %}
   {{ return(replace_in_place('view')) }}
 {% endmaterialization %}
 
-{% materialization table, adapter='duckdb' %}
+{% materialization table, adapter='duckdb', supported_languages=['sql', 'python'] %}
+  {% do refuse_unsupported_model_configs('table') %}
   {{ return(replace_in_place('table')) }}
 {% endmaterialization %}
+
+{#- Fail the model when it asks for something the stock materialization would do and
+    `replace_in_place` would silently skip. The list is what dbt-adapters' view and
+    table and dbt-duckdb's table (and the create_*_as macros they call) act on:
+    - a Python model (dbt-duckdb's table runs Python; this one renders SQL only);
+    - contract enforced (column types checked, constraints created);
+    - grants (dbt-duckdb warns that DuckDB has none) and persist_docs (comments);
+    - sql_header (run before the create);
+    - table only: indexes, and dbt-duckdb's partitioned_by/partition_by and
+      sorted_by/sort_by (DuckLake). -#}
+{% macro refuse_unsupported_model_configs(relation_type) %}
+  {%- set unsupported = [] -%}
+  {%- if model['language'] != 'sql' -%}
+    {%- do unsupported.append('language ' ~ model['language']) -%}
+  {%- endif -%}
+  {%- set contract = config.get('contract') -%}
+  {%- if contract and contract.enforced -%}
+    {%- do unsupported.append('contract enforced') -%}
+  {%- endif -%}
+  {%- set persist_docs = config.get('persist_docs') or {} -%}
+  {%- if persist_docs.get('relation') or persist_docs.get('columns') -%}
+    {%- do unsupported.append('persist_docs') -%}
+  {%- endif -%}
+  {%- set keys = ['grants', 'sql_header'] -%}
+  {%- if relation_type == 'table' -%}
+    {%- set keys = keys + ['indexes', 'partitioned_by', 'partition_by', 'sorted_by', 'sort_by'] -%}
+  {%- endif -%}
+  {%- for key in keys if config.get(key) -%}
+    {%- do unsupported.append(key) -%}
+  {%- endfor -%}
+  {%- if unsupported -%}
+    {{ exceptions.raise_compiler_error(
+        "model '" ~ model['name'] ~ "' (" ~ model['original_file_path'] ~ ") uses "
+        ~ unsupported | join(', ') ~ ", which the project's " ~ relation_type ~ " materialization"
+        " (dbt_project/macros/materializations/replace_in_place.sql) does not support:"
+        " it builds a SQL model with one `create or replace` and nothing else."
+        " Remove the config, or extend that materialization and its tests"
+        " (docs/cohort-models.md, Materializations).") }}
+  {%- endif -%}
+{% endmacro %}
 
 {#- The body of both: `this` becomes a relation_type built from the model's SQL. -#}
 {% macro replace_in_place(relation_type) %}

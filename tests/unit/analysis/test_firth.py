@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
-from analysis.coxph import fit_efron
+from analysis.cox_fitter import fit_efron
 from analysis.firth import FirthResult, fit_firth
 
 #: Second-difference step: large enough that rounding in ``l`` (about 1e-14) stays far

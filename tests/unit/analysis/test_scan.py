@@ -2,7 +2,7 @@
 
 Reference values come from two independent places: lifelines (log-rank tests, and
 ``CoxPHFitter`` with its default Efron ties, converged tightly) and this project's own
-single-biomarker path (``assign_groups`` + ``analyse_groups``), which the scan must
+single-biomarker path (``assign_groups`` + ``analyze_groups``), which the scan must
 reproduce exactly, statuses included. The simulator's scale cohort, whose prognostic genes
 are known, checks the false discovery proportion and power of a Benjamini-Hochberg scan.
 """
@@ -17,10 +17,10 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from analysis import coxph_vectorised, scan
+from analysis import cox_fitter_vectorised, scan
 from analysis.cox import FIT_OPTIONS
 from analysis.distributions import chi2_sf_array, erfc_array
-from analysis.endpoint import analyse_groups
+from analysis.endpoint import analyze_groups
 from analysis.groups import assign_groups
 from analysis.multiplicity import benjamini_hochberg
 from analysis.scan import (
@@ -95,13 +95,13 @@ def test_gene_equals_the_single_biomarker_path(
     cohort: tuple[np.ndarray, np.ndarray, np.ndarray], result: ScanResult, gene: int
 ) -> None:
     """Same cut points (exactly), group sizes, statistics and status as assign_groups +
-    analyse_groups (q1_vs_rest for the log-rank and Cox, quartiles for the 4-group and
+    analyze_groups (q1_vs_rest for the log-rank and Cox, quartiles for the 4-group and
     trend tests)."""
     values, time, event = cohort
     q1_split = assign_groups(values[:, gene], "q1_vs_rest")
     quartiles = assign_groups(values[:, gene], "quartiles")
-    two = analyse_groups(time, event, q1_split.labels, q1_split.group_order, landmarks_days=[])
-    four = analyse_groups(time, event, quartiles.labels, quartiles.group_order, landmarks_days=[])
+    two = analyze_groups(time, event, q1_split.labels, q1_split.group_order, landmarks_days=[])
+    four = analyze_groups(time, event, quartiles.labels, quartiles.group_order, landmarks_days=[])
     if quartiles.quantiles:
         assert tuple(result.cutpoints[:, gene]) == quartiles.quantiles  # bit for bit
     q1_row = two.group_summary.row(0, named=True)
@@ -205,7 +205,7 @@ def test_cutpoints_of_the_cohort_tested_in_a_subgroup(
     cohort: tuple[np.ndarray, np.ndarray, np.ndarray],
 ) -> None:
     """Quartiles of the whole cohort, analysed in a subgroup (spec quartiles_within:
-    cohort): the same numbers as assign_groups on all, analyse_groups on the subgroup."""
+    cohort): the same numbers as assign_groups on all, analyze_groups on the subgroup."""
     values, time, event = cohort
     subgroup = np.arange(PATIENTS) % 3 != 0
     cuts = quartile_cutpoints(values)
@@ -214,7 +214,7 @@ def test_cutpoints_of_the_cohort_tested_in_a_subgroup(
     )
     for gene in (8, 9, 15, PROGNOSTIC):
         labels = assign_groups(values[:, gene], "q1_vs_rest")
-        single = analyse_groups(
+        single = analyze_groups(
             time[subgroup],
             event[subgroup],
             labels.labels[subgroup],
@@ -380,7 +380,7 @@ def test_few_events_and_non_convergence_statuses(monkeypatch: pytest.MonkeyPatch
     event[[0, 1, 2, 3, 4, 5]] = 1.0
     values[[0, 1, 2], 0], values[[3, 4, 5], 0] = -5.0, 5.0  # 3 events in Q1, 3 above
     assert quartile_scan(values, time, event).status[0] == "few_events_per_variable"
-    monkeypatch.setattr(coxph_vectorised, "MAX_ITERATIONS", 1)
+    monkeypatch.setattr(cox_fitter_vectorised, "MAX_ITERATIONS", 1)
     stopped = quartile_scan(values, time, rng.random(60) < 0.6)
     assert set(stopped.status) == {"did_not_converge"}
     assert np.isnan(stopped.hazard_ratio).all() and np.isfinite(stopped.logrank_p).all()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.coxph import fit_efron
+from analysis.cox_fitter import fit_efron
 from analysis.zph import ZphResult, cox_zph, transformed_times
 
 # aml (R survival's data set, tests/data/textbook/aml.csv): x = 1 for "Nonmaintained".

@@ -1,4 +1,4 @@
-"""analyse_groups and interaction_test: frames, reference direction, degenerate cases."""
+"""analyze_groups and interaction_test: frames, reference direction, degenerate cases."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from analysis.endpoint import analyse_groups, interaction_test
+from analysis.endpoint import analyze_groups, interaction_test
 from analysis.groups import assign_groups
 
 
@@ -24,7 +24,7 @@ def _cohort(seed: int = 0, n: int = 120):
 
 def test_frames_have_the_documented_columns() -> None:
     time, event, groups = _cohort()
-    result = analyse_groups(
+    result = analyze_groups(
         time, event, groups.labels, groups.group_order, landmarks_days=[365.25, 1095.75]
     )
     assert result.group_summary.columns == [
@@ -48,7 +48,7 @@ def test_frames_have_the_documented_columns() -> None:
 def test_hazard_ratios_are_higher_groups_versus_q1() -> None:
     time, event, groups = _cohort(n=400)
     labels = np.where(groups.labels == "Q1", "Q1", "Q2-Q4").astype(object)
-    result = analyse_groups(time, event, labels, ("Q1", "Q2-Q4"), landmarks_days=[365.25])
+    result = analyze_groups(time, event, labels, ("Q1", "Q2-Q4"), landmarks_days=[365.25])
     row = result.cox.row(0, named=True)
     assert row["term"] == "Q2-Q4 vs Q1"
     assert row["hazard_ratio"] > 1  # Q1 was simulated with half the hazard
@@ -61,7 +61,7 @@ def test_missing_rows_are_dropped_and_counted() -> None:
     time[0] = np.nan
     labels = groups.labels.copy()
     labels[1] = None
-    result = analyse_groups(time, event, labels, groups.group_order, landmarks_days=[365.25])
+    result = analyze_groups(time, event, labels, groups.group_order, landmarks_days=[365.25])
     assert result.n_dropped == 2
     assert result.group_summary["n"].sum() == len(time) - 2
 
@@ -69,7 +69,7 @@ def test_missing_rows_are_dropped_and_counted() -> None:
 def test_adjusted_model_adds_rows() -> None:
     time, event, groups = _cohort()
     covariates = pd.DataFrame({"age": np.random.default_rng(5).normal(60, 8, len(time))})
-    result = analyse_groups(
+    result = analyze_groups(
         time, event, groups.labels, groups.group_order, landmarks_days=[], covariates=covariates
     )
     adjusted = result.cox.filter(pl.col("model") == "adjusted")
@@ -82,7 +82,7 @@ def test_empty_group_and_group_without_events() -> None:
     labels[labels == "Q3"] = "Q2"  # Q3 now empty
     event = event.copy()
     event[labels == "Q4"] = 0  # Q4 has no events
-    result = analyse_groups(time, event, labels, groups.group_order, landmarks_days=[365.25])
+    result = analyze_groups(time, event, labels, groups.group_order, landmarks_days=[365.25])
     summary = dict(
         zip(result.group_summary["group_label"], result.group_summary["status"], strict=True)
     )
@@ -100,7 +100,7 @@ def test_empty_group_and_group_without_events() -> None:
     q4 = firth.row(1, named=True)
     assert q4["status"] == "ok" and 0 < q4["hazard_ratio"] < 1 and q4["ci_lower"] > 0
     without_q4 = labels != "Q4"
-    alone = analyse_groups(
+    alone = analyze_groups(
         time[without_q4], event[without_q4], labels[without_q4], ["Q1", "Q2"], landmarks_days=[]
     ).cox.row(0, named=True)
     row = mle.filter(pl.col("term") == "Q2 vs Q1").row(0, named=True)
@@ -113,13 +113,13 @@ def test_empty_group_and_group_without_events() -> None:
 
 def test_all_censored_and_single_group() -> None:
     time, _, groups = _cohort()
-    result = analyse_groups(
+    result = analyze_groups(
         time, np.zeros(len(time)), groups.labels, groups.group_order, landmarks_days=[365.25]
     )
     assert set(result.logrank["status"]) == {"no_events"}
     assert set(result.cox["status"]) == {"no_events"}
     single = np.full(len(time), "Q2", dtype=object)
-    result = analyse_groups(time, time < 900, single, ("Q1", "Q2"), landmarks_days=[365.25])
+    result = analyze_groups(time, time < 900, single, ("Q1", "Q2"), landmarks_days=[365.25])
     assert result.logrank["status"].to_list() == ["single_group"]
     assert result.cox["status"].to_list() == ["single_group"]
 
@@ -152,7 +152,7 @@ def test_interaction_with_empty_cell_events() -> None:
 @pytest.mark.parametrize("ci_method", ["log-log", "log", "plain"])
 def test_ci_method_is_recorded(ci_method: str) -> None:
     time, event, groups = _cohort()
-    result = analyse_groups(
+    result = analyze_groups(
         time, event, groups.labels, groups.group_order, landmarks_days=[365.25],
         ci_method=ci_method,
     )  # fmt: skip

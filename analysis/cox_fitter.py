@@ -2,9 +2,10 @@
 
 Why our own: a study spec asks for about a hundred small Cox models (4 genes x 2
 endpoints x 2 groupings x subgroups, univariable, adjusted and interaction), and
-lifelines' fitter costs ~30 ms per model plus more than a second to import with pandas'
-and scipy's statistics. The estimates are the same maximum of the same likelihood:
-``tests/unit/analysis/test_analysis_coxph.py`` checks coefficients, standard errors,
+lifelines' fitter is slower per model and costly to import with pandas' and scipy's
+statistics (docs/performance.md, "Start-up"). The estimates are the same maximum of the
+same likelihood:
+``tests/unit/analysis/test_cox_fitter.py`` checks coefficients, standard errors,
 log-likelihood and Schoenfeld residuals against lifelines, and the reference tests
 check the published R ``coxph`` values.
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from lifelines import CoxPHFitter
 
-from analysis.coxph import fit_efron
+from analysis.cox_fitter import fit_efron
 
 FIT_OPTIONS = {"precision": 1e-12, "r_precision": 1e-12}
 

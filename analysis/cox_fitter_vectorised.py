@@ -1,6 +1,6 @@
 """The exact Efron Cox fit of one 0/1 covariate for many genes at once.
 
-:func:`analysis.coxph.fit_efron` fits one model; a genome-wide scan
+:func:`analysis.cox_fitter.fit_efron` fits one model; a genome-wide scan
 (:mod:`analysis.scan`) needs the same fit, Q2-Q4 vs Q1, for 20,000 genes. Here each gene
 is a row of (genes x event-time terms) arrays, and Newton-Raphson runs on all rows at
 once with ``fit_efron``'s step halving and stopping rule (same tolerances, same
@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from analysis.coxph import (
+from analysis.cox_fitter import (
     DIVERGED,
     LOGLIK_TOLERANCE,
     MAX_HALVINGS,
@@ -133,7 +133,7 @@ def _sum_log(positive: np.ndarray, beta: np.ndarray, scratch: Scratch) -> np.nda
 def newton_raphson(
     risk_set: np.ndarray, rest: np.ndarray, events_x: np.ndarray, scratch: Scratch
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-row Newton-Raphson with the stopping rule of analysis.coxph.fit_efron.
+    """Per-row Newton-Raphson with the stopping rule of analysis.cox_fitter.fit_efron.
 
     Rows that stop (converged, diverged, singular) leave the working arrays, so the
     iterations left for a few slow genes cost little.

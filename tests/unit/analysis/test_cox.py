@@ -63,7 +63,7 @@ def test_no_events_and_constant_term() -> None:
 def test_global_ph_test_is_cox_zph_of_the_fitted_model() -> None:
     """Plumbing: the stored per-term and global p are those of analysis.zph at the fitted
     coefficients (whose equality with R is tested in tests/reference/test_r_cox_zph.py)."""
-    from analysis.coxph import fit_efron
+    from analysis.cox_fitter import fit_efron
     from analysis.zph import cox_zph
 
     frame = _frame()
