@@ -46,21 +46,19 @@ import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, get_args
 
 import numpy as np
 
 from analysis.distributions import chi2_sf_array, erfc_array
 from analysis.groups import CUTS, MIN_VALUES, assign_groups
 from analysis.logrank import EXPECTED_TOLERANCE, PINV_RCOND
-from analysis.vocabulary import STATUSES
-
-CutpointMethod = Literal["maxstat"]
-CutpointChoice = Literal["q1_vs_rest", "quartiles", "median", "tertiles", "maxstat"]
-#: The cut-point choices of the ledger: the groupings of analysis.groups, and maxstat.
-CUTPOINT_CHOICES: tuple[CutpointChoice, ...] = get_args(CutpointChoice)
-#: A subset of analysis.vocabulary.Status, in its order of precedence.
-CutpointStatus = Literal["too_few_values", "single_group", "no_events", "ok"]
+from analysis.vocabulary import (
+    CUTPOINT_CHOICES,
+    STATUSES,
+    CutpointChoice,
+    CutpointMethod,
+    CutpointStatus,
+)
 
 #: R maxstat.test's defaults: each group holds at least 10% of the patients.
 DEFAULT_MIN_PROP = 0.1

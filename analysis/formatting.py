@@ -179,3 +179,15 @@ def format_median_years(
         f"({format_years(lower_days, days_per_year=days_per_year)}-"
         f"{format_years(upper_days, days_per_year=days_per_year)})"
     )
+
+
+def format_months(days: float, *, days_per_year: float, signed: bool = False) -> str:
+    """A time (or a difference of times) in days as months to one decimal.
+
+    >>> format_months(-150.0, days_per_year=365.25, signed=True)
+    '-4.9'
+    >>> format_months(91.3125, days_per_year=365.25, signed=True)
+    '+3.0'
+    """
+    months = days / (days_per_year / 12.0)
+    return f"{months:+.1f}" if signed else f"{months:.1f}"

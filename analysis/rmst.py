@@ -35,30 +35,22 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import polars as pl
 
 from analysis.distributions import normal_sf
-from analysis.vocabulary import WALD_Z
-
-# These three belong in analysis.vocabulary (the one place names are spelled); every status
-# below is already spelled there (Status or CIStatus) and means the same thing here.
-RmstStatus = Literal["empty_group", "beyond_followup", "survival_zero", "no_events", "ok"]
-#: What a ``results.rmst`` row holds: one group's RMST, or a difference or ratio.
-RmstMeasure = Literal["rmst", "difference", "ratio"]
-#: Where tau came from: the spec (``rmst_horizon_years``), the landmark rule, or nowhere.
-HorizonSource = Literal["given", "landmark", "none"]
+from analysis.vocabulary import (
+    RMST_STATUSES,
+    WALD_Z,
+    HorizonSource,
+    RmstMeasure,
+    RmstStatus,
+)
 
 #: Statuses from most to least serious; a contrast takes the most serious of its groups'.
-STATUS_PRECEDENCE: tuple[RmstStatus, ...] = (
-    "empty_group",
-    "beyond_followup",
-    "survival_zero",
-    "no_events",
-    "ok",
-)
+STATUS_PRECEDENCE = RMST_STATUSES
 
 #: Columns of ``results.rmst`` without the run keys (run_id, biomarker, endpoint, grouping,
 #: subgroup), which the orchestrator adds. ``se`` is that of ``rmst_days`` (group rows),

@@ -39,6 +39,19 @@ ContinuousModel = Literal["per_unit", "per_sd", "rcs"]
 #: restricted cubic spline.
 CONTINUOUS_MODELS: tuple[ContinuousModel, ...] = get_args(ContinuousModel)
 
+RmstMeasure = Literal["rmst", "difference", "ratio"]
+#: What a ``results.rmst`` row holds: one group's RMST, or a difference or ratio.
+RMST_MEASURES: tuple[RmstMeasure, ...] = get_args(RmstMeasure)
+
+HorizonSource = Literal["given", "landmark", "none"]
+#: Where the RMST horizon came from: the spec, the landmark rule, or nowhere.
+HORIZON_SOURCES: tuple[HorizonSource, ...] = get_args(HorizonSource)
+
+CutpointMethod = Literal["maxstat"]
+CutpointChoice = Literal["q1_vs_rest", "quartiles", "median", "tertiles", "maxstat"]
+#: The cut-point choices of the ledger: every grouping, and the maximally selected cut.
+CUTPOINT_CHOICES: tuple[CutpointChoice, ...] = get_args(CutpointChoice)
+
 AdjustmentMethod = Literal["holm", "bh"]
 #: Multiple-testing adjustments of the primary family (R ``p.adjust`` "holm" and "BH").
 ADJUSTMENT_METHODS: tuple[AdjustmentMethod, ...] = get_args(AdjustmentMethod)
@@ -86,6 +99,14 @@ Status = Literal[
 #: serious condition wins): the genome-wide scan assigns them in this order, as the
 #: single-biomarker path (analysis.endpoint, analysis.cox) checks them.
 STATUSES: tuple[Status, ...] = get_args(Status)
+
+RmstStatus = Literal["empty_group", "beyond_followup", "survival_zero", "no_events", "ok"]
+#: ``results.rmst.status``, most serious first (a contrast takes its groups' worst).
+RMST_STATUSES: tuple[RmstStatus, ...] = get_args(RmstStatus)
+
+CutpointStatus = Literal["too_few_values", "single_group", "no_events", "ok"]
+#: ``results.cutpoint_tests.status``: a subset of :data:`STATUSES`, in its order.
+CUTPOINT_STATUSES: tuple[CutpointStatus, ...] = get_args(CutpointStatus)
 
 # -- shared constants -----------------------------------------------------------------------
 

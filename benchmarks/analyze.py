@@ -4,7 +4,7 @@ Wall time of the real command in a fresh process (imports included), against a
 baseline measured in the same run: a fresh process that only imports the libraries the
 command path uses (polars, duckdb, pandas, numpy, typer) — the floor it pays. The
 statistics avoid lifelines and scipy.stats on this path (own Efron Cox, closed-form
-tails; both tested against them), which saved about 2.5 s of imports.
+tails; both tested against them), which saves seconds of imports (docs/performance.md).
 Target (issue 5): under 5 s wall including imports.
 
 Run `make demo` first (it builds and validates warehouse/cohort.duckdb).

@@ -121,3 +121,7 @@ class ContractError(CohortError):
         self.db_path = db_path
         lines = "\n".join(f"  - {violation}" for violation in self.violations)
         super().__init__(f"the delivery breaks the raw contract:\n{lines}")
+
+
+class AnalysisRunNotFound(WarehouseNotReady, LookupError):
+    """No analysis run with this id in ``results.analysis_runs``."""

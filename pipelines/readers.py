@@ -56,7 +56,7 @@ def source_relation(con: duckdb.DuckDBPyConnection, inspected: InspectedFile) ->
 def _csv_sql(inspected: InspectedFile) -> str:
     columns = ", ".join(f"{_literal(column)}: 'varchar'" for column in inspected.columns)
     # DuckDB's CSV reader has no row-number column, and row_number() over () runs as a
-    # single-threaded streaming window (2x slower on 20 M rows). The reader is parallel
+    # single-threaded streaming window (slower: docs/performance.md). The reader is parallel
     # but insertion order is preserved, so the rows are numbered after the insert.
     return (
         "select *, 0::bigint as _row_number from read_csv("

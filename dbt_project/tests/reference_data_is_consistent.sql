@@ -1,5 +1,5 @@
 -- The seeds are reference data shipped with the product, checked as one test (one dbt
--- node; each costs dbt 40-70 ms of a build): every key is present and unique, and every
+-- node; each costs dbt time: docs/performance.md): every key is present and unique, and every
 -- synonym maps to a canonical aberration. A failing row names the seed, the column,
 -- the value and the rule it breaks.
 {%- set keys = [

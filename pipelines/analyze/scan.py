@@ -1,11 +1,11 @@
 """The genome-wide quartile scan of an analysis run: every gene, every endpoint, q-values.
 
-The single-biomarker path (KM curves, landmarks, adjusted and interaction models) costs
-tens of milliseconds per gene; the scan asks fewer questions of every gene at once,
-vectorised over genes (:mod:`analysis.scan`), and controls the false discovery rate
-across genes (Benjamini-Hochberg q-values per endpoint, subgroup and test). Its rows go
-to ``results.gene_scan`` in the run's transaction; the top genes can then get the full
-single-biomarker analysis (``biomarkers: all``).
+The single-biomarker path (KM curves, landmarks, adjusted and interaction models) is
+too slow per gene for 20,000 genes (docs/performance.md); the scan asks fewer questions
+of every gene at once, vectorised over genes (:mod:`analysis.scan`), and controls the
+false discovery rate across genes (Benjamini-Hochberg q-values per endpoint, subgroup
+and test). Its rows go to ``results.gene_scan`` in the run's transaction; the top genes
+can then get the full single-biomarker analysis (``biomarkers: all``).
 """
 
 from __future__ import annotations

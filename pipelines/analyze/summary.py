@@ -31,11 +31,14 @@ from analysis.formatting import (
     format_hr,
     format_landmark,
     format_level,
+    format_months,
     format_p,
     format_percent,
     format_ratio,
     format_survival,
+    format_years,
 )
+from pipelines.errors import AnalysisRunNotFound
 from pipelines.report.queries import analysis_run, run_settings
 from pipelines.report.summary_queries import (
     CONTRAST_TERM,
@@ -173,6 +176,47 @@ def power_text(row: SummaryRow) -> str:
     )
 
 
+def continuous_text(row: SummaryRow) -> str:
+    """The biomarker as a continuous value: HR per unit (per doubling on a log2 scale) and
+    the spline's tests, so a reader sees whether the quartile step is a smooth trend."""
+    if row.get("cont_status") is None:
+        return ""
+    scale = str(row.get("cont_scale") or "")
+    unit = "per doubling" if "log2" in scale else f"per unit ({scale})" if scale else "per unit"
+    if row["cont_hr"] is None:
+        text = f"continuous: not estimable ({row['cont_status']})"
+    else:
+        estimate = format_hr(row["cont_hr"], row["cont_lower"], row["cont_upper"])
+        text = f"continuous: HR {unit} {estimate} {format_p(row['cont_p'])}"
+    if row.get("spline_lr_p") is not None:
+        status = "" if row["spline_status"] == "ok" else f" [{row['spline_status']}]"
+        text += (
+            f"; spline ({row['spline_knots']} knots) {format_p(row['spline_lr_p'])}, "
+            f"non-linearity {format_p(row['nonlinearity_p'])}{status}"
+        )
+    return text
+
+
+def rmst_text(row: SummaryRow, days_per_year: float) -> str:
+    """Restricted mean survival time difference (Q2-Q4 minus Q1), in months."""
+    if row.get("rmst_status") is None:
+        return ""
+    tau = row["rmst_tau_days"]
+    if row["rmst_difference"] is None or tau is None:
+        return f"RMST: not estimable ({row['rmst_status']})"
+
+    def months(days: float) -> str:
+        return format_months(days, days_per_year=days_per_year, signed=True)
+
+    horizon = format_years(tau, days_per_year=days_per_year)
+    text = f"RMST over {horizon} y: Q2-Q4 minus Q1 {months(row['rmst_difference'])} months"
+    if row["rmst_lower"] is None or row["rmst_upper"] is None:
+        reason = str(row["rmst_status"]).replace("_", " ")
+        return f"{text} (no CI or p: a group has {reason})"
+    interval = f"95% CI {months(row['rmst_lower'])} to {months(row['rmst_upper'])}"
+    return f"{text} ({interval}) {format_p(row['rmst_p'])}"
+
+
 def is_significant(row: SummaryRow) -> bool:
     """Nominal log-rank p below 0.05 (the sentence that follows says if it survives)."""
     return row["p_value"] is not None and row["p_value"] < SIGNIFICANCE
@@ -207,7 +251,8 @@ def family_sentence(tests: Sequence[FamilyTestRow], grouping: str) -> str:
         f"adjustment {len(holm)} remain below {level}"
         f"{' (' + ', '.join(holm) + ')' if holm else ''}; with BH q < {level}: {len(bh)}"
         f"{' (' + ', '.join(bh) + ')' if bh else ''}. Every other p-value (subgroups, "
-        "other groupings, Cox, interaction, trend) is nominal and unadjusted."
+        "other groupings, Cox, interaction, trend, continuous, spline, RMST) is nominal and "
+        "unadjusted."
     )
 
 
@@ -227,7 +272,7 @@ def print_summary(
     """
     run = analysis_run(con, run_id)
     if run is None:
-        raise LookupError(f"no analysis run {run_id!r} in results.analysis_runs")
+        raise AnalysisRunNotFound(f"no analysis run {run_id!r} in results.analysis_runs")
     settings, is_simulated = run.settings, bool(run.row["is_simulated"])
     label = " — SIMULATED data, not patient data" if is_simulated else ""
     console.print(
@@ -247,6 +292,7 @@ def print_summary(
             line += f"   [published, {reference.citation}: {published}]"
         lines = [line, logrank_text(row), hazard_ratio_text(row, settings.adjust_for)]
         lines.append(interaction_text(row, settings.subgroups))
+        lines += [continuous_text(row), rmst_text(row, settings.days_per_year)]
         if not is_significant(row):
             lines.append(power_text(row))
         console.print(line, soft_wrap=True, highlight=False, markup=False)

@@ -1,7 +1,7 @@
 """Run the dbt project on one warehouse file, in-process, and report what happened.
 
-dbt runs through ``dbtRunner`` in this process (no second Python start-up, about 1.5 s
-saved). Its artifacts and log go to a build folder next to the database, never into
+dbt runs through ``dbtRunner`` in this process (no second Python start-up;
+docs/performance.md). Its artifacts and log go to a build folder next to the database, never into
 the source tree, so several warehouses can be built from one checkout and a read-only
 checkout works. DuckDB allows one writer per file: the failing rows of tests and the
 cohort counts are read only after dbt has returned.
@@ -71,7 +71,7 @@ def build_cohort(
     args = [
         "build",
         *dbt_location_args(build_dir),
-        # manifest.json and run_results.json cost about 0.4 s per build; the summary
+        # manifest.json and run_results.json cost time per build (docs/performance.md); the summary
         # reads dbt's result object instead (`cohort docs` writes its own manifest).
         "--no-write-json",
         "--vars",
@@ -133,7 +133,7 @@ def invoke_dbt(args: list[str], db_path: Path) -> Any:
 
 
 def _import_dbt() -> Any:
-    """dbt's runner class, imported only when dbt runs (1.6-4 s; cached after the first)."""
+    """dbt's runner class, imported only when dbt runs (a slow import: docs/performance.md)."""
     from dbt.cli.main import dbtRunner
 
     return dbtRunner

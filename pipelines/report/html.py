@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.atomic import write_text_atomically
+from pipelines.errors import AnalysisRunNotFound
 from pipelines.report import queries, result_tables, sections, summary_queries
 from pipelines.report.files import FigureFile
 from pipelines.report.page import RUN_REPORT_STYLE, html_page
@@ -48,8 +49,9 @@ def write_run_report(
 
     ``figures`` are shown in the given order, their PNGs embedded in the page. The page is
     written to a temporary file in ``out_dir`` and renamed into place
-    (:func:`pipelines.atomic.write_text_atomically`). Raises ``LookupError`` if the run
-    does not exist.
+    (:func:`pipelines.atomic.write_text_atomically`). Raises
+    :class:`~pipelines.errors.AnalysisRunNotFound` (a ``LookupError``) if the run does not
+    exist.
     """
     page = render_run_report(con, run_id, figures)
     return write_text_atomically(out_dir / "index.html", page)
@@ -61,7 +63,7 @@ def render_run_report(
     """The whole page as text (reads the warehouse and the figure PNGs; writes nothing)."""
     run = queries.analysis_run(con, run_id)
     if run is None:
-        raise LookupError(f"no analysis run {run_id!r} in results.analysis_runs")
+        raise AnalysisRunNotFound(f"no analysis run {run_id!r} in results.analysis_runs")
     row, settings = run.row, run.settings
     simulated = bool(row["is_simulated"])
     quality_run_id = row["quality_run_id"]

@@ -26,6 +26,7 @@ from analysis.formatting import (
     format_survival,
 )
 from pipelines.analyze.summary import (
+    continuous_text,
     family_sentence,
     hazard_ratio_text,
     interaction_text,
@@ -33,6 +34,7 @@ from pipelines.analyze.summary import (
     logrank_text,
     power_text,
     published_text,
+    rmst_text,
 )
 from pipelines.report import page
 from pipelines.report.queries import CoxRow, GroupRow, LogrankTestRow
@@ -67,7 +69,7 @@ def summary(
         f"{years} Q2-Q4 (95% CI)",
         "Log-rank p (adjusted?)",
         "Hazard ratio Q2-Q4 vs Q1 (95% CI)",
-        "Interaction; power",
+        "Interaction; continuous; RMST; power",
     ]
     header = page.table_row(headers, cell="th", numeric_from=3)
     if reference is not None:
@@ -79,6 +81,7 @@ def summary(
     body = []
     for row in rows:
         context = [interaction_text(row, settings.subgroups)]
+        context += [continuous_text(row), rmst_text(row, settings.days_per_year)]
         if not is_significant(row):
             context.append(power_text(row))
         cells = [

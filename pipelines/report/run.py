@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipelines.errors import CohortError, ExitCode
 from pipelines.report.files import FigureFile
-from pipelines.warehouse import connect
+from pipelines.warehouse import connect, existing_tables, latest_analysis_run_id
 
 if TYPE_CHECKING:
     import duckdb
@@ -55,21 +55,15 @@ def write_report(
     from pipelines.report.scan_figures import render_scan_figures
 
     with connect(db_path, read_only=True) as con:
-        try:
-            rows = con.execute(
-                "select run_id from results.analysis_runs where status = 'succeeded' "
-                "and ($run is null or run_id = $run) order by finished_at desc limit 1",
-                {"run": run_id},
-            ).fetchall()
-        except Exception as error:  # no results schema yet
-            raise ReportRefused("no analysis run; run `cohort analyze` first") from error
-        if not rows:
+        found = latest_analysis_run_id(con, run_id=run_id)
+        analysed = "results.analysis_runs" in existing_tables(con, "results")
+        if found is None:
             raise ReportRefused(
                 f"no succeeded analysis run {run_id}"
-                if run_id
+                if run_id and analysed
                 else "no analysis run; run `cohort analyze` first"
             )
-        chosen = str(rows[0][0])
+        chosen = found
         target = out_dir or default_report_dir(db_path, chosen)
         target.mkdir(parents=True, exist_ok=True)
         time_unit = _figure_time_unit(con, chosen)

@@ -85,6 +85,22 @@ class SummaryRow(TypedDict):
     design_power: float | None
     alpha: float | None
     interactions: list[InteractionItem]
+    cont_scale: str | None
+    cont_hr: float | None
+    cont_lower: float | None
+    cont_upper: float | None
+    cont_p: float | None
+    cont_status: str | None
+    spline_lr_p: float | None
+    nonlinearity_p: float | None
+    spline_knots: int | None
+    spline_status: str | None
+    rmst_tau_days: float | None
+    rmst_difference: float | None
+    rmst_lower: float | None
+    rmst_upper: float | None
+    rmst_p: float | None
+    rmst_status: str | None
 
 
 _SUMMARY_SQL = """
@@ -141,6 +157,35 @@ _SUMMARY_SQL = """
         from results.power
         where run_id = $run and grouping = 'q1_vs_rest'
     ),
+    continuous as (
+        select biomarker, endpoint, subgroup,
+            max(scale) filter (where model = 'per_unit') as cont_scale,
+            max(hazard_ratio) filter (where model = 'per_unit') as cont_hr,
+            max(hr_ci_lower) filter (where model = 'per_unit') as cont_lower,
+            max(hr_ci_upper) filter (where model = 'per_unit') as cont_upper,
+            max(wald_p) filter (where model = 'per_unit') as cont_p,
+            max(status) filter (where model = 'per_unit') as cont_status,
+            max(lr_p) filter (where model = 'rcs') as spline_lr_p,
+            max(nonlinearity_p) filter (where model = 'rcs') as nonlinearity_p,
+            max(json_array_length(knots)) filter (where model = 'rcs') as spline_knots,
+            max(status) filter (where model = 'rcs') as spline_status
+        from results.continuous_models
+        where run_id = $run
+        group by all
+    ),
+    rmst as (
+        select biomarker, endpoint, subgroup,
+            max(tau_days) as rmst_tau_days,
+            max(difference_days) as rmst_difference,
+            max(ci_lower) as rmst_lower,
+            max(ci_upper) as rmst_upper,
+            max(p_value) as rmst_p,
+            max(status) as rmst_status
+        from results.rmst
+        where run_id = $run and grouping = 'q1_vs_rest' and measure = 'difference'
+            and contrast = $term
+        group by all
+    ),
     row_interactions as (
         select groups.biomarker, groups.endpoint, groups.subgroup,
             list(
@@ -161,13 +206,17 @@ _SUMMARY_SQL = """
         tests.* exclude (biomarker, endpoint, subgroup),
         cox.* exclude (biomarker, endpoint, subgroup),
         power.* exclude (biomarker, endpoint, subgroup),
-        coalesce(row_interactions.interactions, []) as interactions
+        coalesce(row_interactions.interactions, []) as interactions,
+        continuous.* exclude (biomarker, endpoint, subgroup),
+        rmst.* exclude (biomarker, endpoint, subgroup)
     from groups
     left join landmarks using (biomarker, endpoint, subgroup)
     left join tests using (biomarker, endpoint, subgroup)
     left join cox using (biomarker, endpoint, subgroup)
     left join power using (biomarker, endpoint, subgroup)
     left join row_interactions using (biomarker, endpoint, subgroup)
+    left join continuous using (biomarker, endpoint, subgroup)
+    left join rmst using (biomarker, endpoint, subgroup)
     order by biomarker, case endpoint when 'pfs' then 0 else 1 end, endpoint,
         case when subgroup = 'all' then 0 else 1 end, subgroup
 """

@@ -1,7 +1,7 @@
 """A second process for the steps whose imports are slow: the gate and the report.
 
-Great Expectations takes about 6 s to import and matplotlib about 2 s, on a run of
-about 20 s. The run starts this worker first; it imports both on the second core while
+Great Expectations and matplotlib are slow to import, a large share of a demo run
+(docs/performance.md). The run starts this worker first; it imports both on the second core while
 the main process ingests and builds with dbt, then runs the gate, and draws half of
 the report's figures while the main process draws the other half.
 
@@ -64,6 +64,6 @@ class StepWorker:
         return Pending(self._pool.apply_async(function, args, kwargs))
 
     def close(self) -> None:
-        """Stop the worker at once: a clean interpreter exit with GX loaded takes ~1.5 s."""
+        """Stop the worker at once: a clean interpreter exit with GX loaded is slow."""
         self._pool.terminate()
         self._pool.join()

@@ -60,7 +60,7 @@ def validate_warehouse(
     suite file and :class:`ValidationRefused` for an unbuilt warehouse, both before
     anything is validated.
     """
-    import great_expectations as gx  # 3-7 s; imported first so run times exclude it
+    import great_expectations as gx  # slow; imported first so run times exclude it
 
     started_at = _now()
     checks = load_suites(suites_dir)

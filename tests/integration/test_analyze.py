@@ -294,3 +294,68 @@ def test_power_follows_schoenfeld_from_the_stored_group_sizes(demo):
         assert power == pytest.approx(
             norm.cdf(np.sqrt(information) * np.log(target) - norm.ppf(0.975)), rel=1e-10
         )
+
+
+def _ikzf1_pfs(db_path: Path) -> list[tuple[object, ...]]:
+    """IKZF1 value, PFS days and event of every analysed patient, from the marts."""
+    return rows(
+        db_path,
+        """
+        select e.expression_value, p.pfs_days, p.is_pfs_event, a.group_label
+        from results.latest_group_assignments as a
+        join marts.cohort_patients as p using (patient_id)
+        join marts.cohort_expression as e on e.patient_id = a.patient_id and e.gene = 'IKZF1'
+        where a.biomarker = 'IKZF1' and a.grouping = 'q1_vs_rest' and a.subgroup = 'all'""",
+    )
+
+
+def test_stored_per_doubling_hazard_ratio_equals_lifelines(demo):
+    """The stored per-unit Cox of IKZF1 (log2 scale: per doubling) against lifelines fitted
+    on the same mart rows, converged as tightly as R."""
+    import pandas as pd
+    from lifelines import CoxPHFitter
+
+    from analysis.cox import FIT_OPTIONS
+
+    db_path, _ = demo
+    data = pd.DataFrame(_ikzf1_pfs(db_path), columns=["value", "time", "event", "group"])
+    fitter = CoxPHFitter().fit(
+        data[["value", "time", "event"]].astype(float), "time", "event", fit_options=FIT_OPTIONS
+    )
+    [(scale, hr, lower, upper, p)] = rows(
+        db_path,
+        """
+        select scale, hazard_ratio, hr_ci_lower, hr_ci_upper, wald_p
+        from results.latest_continuous_models
+        where biomarker = 'IKZF1' and endpoint = 'pfs' and subgroup = 'all'
+          and model = 'per_unit'""",
+    )
+    summary = fitter.summary.loc["value"]
+    assert "log2" in scale
+    assert hr == pytest.approx(summary["exp(coef)"], rel=1e-6)
+    assert (lower, upper) == pytest.approx(
+        (summary["exp(coef) lower 95%"], summary["exp(coef) upper 95%"]), rel=1e-6
+    )
+    assert p == pytest.approx(summary["p"], rel=1e-5)
+
+
+def test_stored_rmst_equals_lifelines(demo):
+    """Per-group RMST over the stored horizon against lifelines'
+    restricted_mean_survival_time on a Kaplan-Meier fit of the same rows."""
+    from lifelines import KaplanMeierFitter
+    from lifelines.utils import restricted_mean_survival_time
+
+    db_path, _ = demo
+    data = _ikzf1_pfs(db_path)
+    stored = rows(
+        db_path,
+        """
+        select group_label, tau_days, rmst_days from results.latest_rmst
+        where biomarker = 'IKZF1' and endpoint = 'pfs' and grouping = 'q1_vs_rest'
+          and subgroup = 'all' and measure = 'rmst' order by group_label""",
+    )
+    assert [row[0] for row in stored] == ["Q1", "Q2-Q4"]
+    for label, tau, rmst in stored:
+        group = [(t, e) for _, t, e, g in data if g == label]
+        fitter = KaplanMeierFitter().fit([t for t, _ in group], [e for _, e in group])
+        assert rmst == pytest.approx(restricted_mean_survival_time(fitter, t=tau), rel=1e-9)

@@ -1,6 +1,6 @@
 {#- Each listed column is a key of the model on its own: never NULL, no value twice.
     One test (one dbt node, one result table) for all of a model's keys: every node
-    costs dbt 40-70 ms of a build, and a failing row names its column. -#}
+    costs dbt time (docs/performance.md), and a failing row names its column. -#}
 {% test keys(model, columns) %}
     {%- for column in columns %}
     {%- if not loop.first %}
