@@ -63,9 +63,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/analyze.py
 	$(BIN)/python benchmarks/pipeline.py
 	$(BIN)/python benchmarks/scan.py
+	$(BIN)/python benchmarks/cutpoint.py
 	$(BIN)/python benchmarks/scan_core.py
 
-# R reference values (tests/reference/r/README.md): needs R with survival, Hmisc and coxphf;
+# R reference values (tests/reference/r/README.md): needs R with survival, maxstat, rms,
+# Hmisc and coxphf;
 # make test reads the committed JSON and never needs R.
 r-reference:
 	for script in tests/reference/r/*.R; do Rscript "$$script" || exit 1; done

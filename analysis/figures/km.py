@@ -28,7 +28,22 @@ GROUP_STYLES: tuple[tuple[str, str], ...] = (
     ("#CC79A7", ":"),
     ("#E69F00", (0, (5, 1, 1, 1))),  # type: ignore[assignment]
 )
-DAYS_PER_UNIT = {"years": 365.25, "months": 365.25 / 12, "days": 1.0}
+#: Days in a year when a caller has none recorded: the IMWG convention. The report passes
+#: the run's recorded ``days_per_year`` instead (``RunSettings.days_per_year``).
+IMWG_DAYS_PER_YEAR = 365.25
+#: How many of each time unit fit in a year.
+UNITS_PER_YEAR = {"years": 1.0, "months": 12.0}
+
+
+def days_per_unit(time_unit: str, days_per_year: float = IMWG_DAYS_PER_YEAR) -> float:
+    """Days in one ``time_unit`` (``years``, ``months``, ``days``) under ``days_per_year``.
+
+    >>> days_per_unit("years"), days_per_unit("months", 360.0), days_per_unit("days")
+    (365.25, 30.0, 1.0)
+    """
+    if time_unit == "days":
+        return 1.0
+    return days_per_year / UNITS_PER_YEAR[time_unit]
 
 
 @dataclass(frozen=True)
@@ -66,14 +81,19 @@ def draw_km_panel(
     group_order: Sequence[str],
     *,
     time_unit: str = "years",
+    days_per_year: float = IMWG_DAYS_PER_YEAR,
     landmark_years: float | None = 3.0,
     annotation: str | None = None,
     risk_axes: Axes | None = None,
     risk_times_units: Sequence[float] | None = None,
 ) -> list[PlottedStep]:
     """Draw the KM curves of ``curves`` (rows of one biomarker x endpoint x grouping x
-    subgroup) on ``axes``; return what was plotted, in days."""
-    per_unit = DAYS_PER_UNIT[time_unit]
+    subgroup) on ``axes``; return what was plotted, in days.
+
+    ``days_per_year`` is the run's convention (recorded with its settings): it converts
+    the stored days into ``time_unit`` and places the landmark.
+    """
+    per_unit = days_per_unit(time_unit, days_per_year)
     plotted: list[PlottedStep] = []
     for index, label in enumerate(group_order):
         group = curves.filter(pl.col("group_label") == label).sort("time_days")
@@ -104,7 +124,12 @@ def draw_km_panel(
     if landmark_years is not None:
         # Up to survival 1 only: the test results are printed above the curves.
         axes.vlines(
-            landmark_years * 365.25 / per_unit, 0, 1.0, color="0.5", linewidth=0.8, linestyle=":"
+            landmark_years * days_per_year / per_unit,
+            0,
+            1.0,
+            color="0.5",
+            linewidth=0.8,
+            linestyle=":",
         )
     axes.set_ylim(0, 1.02)
     axes.set_xlim(left=0)

@@ -114,3 +114,41 @@ def rmst_frame(
         horizon_days=horizon,
     )
     return analysis.to_frame()
+
+
+def cutpoint_frames(
+    time: np.ndarray,
+    event: np.ndarray,
+    values: np.ndarray,
+    *,
+    spec: StudySpec,
+    earlier_choices: Sequence[str],
+    labels: dict[str, np.ndarray] | None,
+) -> Iterator[tuple[str, pl.DataFrame]]:
+    """Rows of ``results.cutpoint_tests`` (the maximally selected log-rank cut, labelled
+    exploratory wherever shown) and ``results.cutpoint_family_tests`` (the smallest p over
+    every cut-point choice this study has tried on this cohort, corrected by permutation).
+
+    The family is the spec's groupings, the choices of the ledger (``earlier_choices``:
+    what earlier runs tried on the same data) and maxstat, in the vocabulary's order.
+    """
+    from analysis.cutpoint import cutpoint_family_test
+    from analysis.vocabulary import CUTPOINT_CHOICES
+
+    wanted = {*spec.groupings, *earlier_choices, "maxstat"}
+    choices = [choice for choice in CUTPOINT_CHOICES if choice in wanted]
+    family = cutpoint_family_test(
+        time,
+        event,
+        values,
+        choices,
+        seed=spec.permutation_seed,
+        permutations=spec.permutations,
+        labels={k: v for k, v in (labels or {}).items() if k in choices} or None,
+    )
+    if family.maxstat is not None:
+        yield "cutpoint_tests", pl.DataFrame([family.maxstat.to_row()])
+    yield (
+        "cutpoint_family_tests",
+        pl.DataFrame([{**family.to_row(), "status": family.status}]),
+    )

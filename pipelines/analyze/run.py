@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 import polars as pl
 
-from pipelines.analyze.beyond_quartiles import continuous_frames, rmst_frame
+from pipelines.analyze.beyond_quartiles import continuous_frames, cutpoint_frames, rmst_frame
 from pipelines.analyze.cohort import (
     ENDPOINT_COLUMNS,
     CohortData,
@@ -28,14 +29,32 @@ from pipelines.analyze.cohort import (
 from pipelines.analyze.multiplicity import adjust_primary_family
 from pipelines.analyze.power import power_rows
 from pipelines.analyze.scan import scan_cohort
-from pipelines.analyze.schema import TABLES, ensure_results_schema
-from pipelines.warehouse import connect, table_columns, transaction
+from pipelines.analyze.schema import LEDGER, TABLES, ensure_results_schema
+from pipelines.warehouse import (
+    connect,
+    existing_tables,
+    fetch_dicts,
+    table_columns,
+    transaction,
+)
 
 if TYPE_CHECKING:
     from pipelines.spec import StudySpec
 
 #: A proportional-hazards test p below this flags a model (RMST with ``rmst: auto``).
 PH_ALPHA = 0.05
+LEDGER_SCHEMA = {
+    "study": pl.String,
+    "input_sha256": pl.String,
+    "biomarker": pl.String,
+    "endpoint": pl.String,
+    "subgroup": pl.String,
+    "grouping": pl.String,
+    "first_run_id": pl.String,
+    "last_run_id": pl.String,
+    "n_runs": pl.Int64,
+    "last_p": pl.Float64,
+}
 #: Result tables filled from the per-combination frames (analysis_runs is separate).
 RESULT_TABLES = [name for name in TABLES if name != "analysis_runs"]
 
@@ -56,6 +75,7 @@ def analyze(db_path: Path, spec: StudySpec, *, code_version: str) -> AnalysisRes
     warnings: list[str] = []
     with connect(db_path, read_only=True) as con:
         cohort = load_cohort(con, spec)
+        ledger = ledger_choices(con, spec.study, cohort.input_sha256)
         if spec.scan_settings() is not None:
             scan, curves, top = scan_cohort(con, cohort.patients, spec)
             frames["gene_scan"].append(scan.with_columns(pl.lit(run_id).alias("run_id")))
@@ -69,7 +89,7 @@ def analyze(db_path: Path, spec: StudySpec, *, code_version: str) -> AnalysisRes
                     f"biomarkers: all: {scan['gene'].n_unique():,} genes scanned; the "
                     f"full analysis covers the top {len(top)} ({', '.join(top)})"
                 )
-    for table, frame in _compute(cohort, spec, warnings):
+    for table, frame in _compute(cohort, spec, warnings, ledger):
         frames[table].append(frame.with_columns(pl.lit(run_id).alias("run_id")))
     if frames["logrank_tests"]:
         logrank = pl.concat(frames["logrank_tests"], how="diagonal_relaxed")
@@ -91,12 +111,15 @@ def analyze(db_path: Path, spec: StudySpec, *, code_version: str) -> AnalysisRes
         "settings": spec.to_settings_json(),
         "error": None,
     }
-    rows_written = _write(db_path, run_row, frames)
+    rows_written = _write(db_path, run_row, frames, _ledger_rows(frames, spec, run_row))
     return AnalysisResult(run_id, db_path, rows_written, tuple(warnings))
 
 
 def _compute(
-    cohort: CohortData, spec: StudySpec, warnings: list[str]
+    cohort: CohortData,
+    spec: StudySpec,
+    warnings: list[str],
+    ledger: dict[tuple[str, str, str], list[str]],
 ) -> Iterator[tuple[str, pl.DataFrame]]:
     from analysis.endpoint import analyze_groups, interaction_test
     from analysis.groups import assign_groups
@@ -109,7 +132,7 @@ def _compute(
             "patient_id", "expression_value"
         )
         joined = patients.join(values, on="patient_id", how="inner")
-        yield from _continuous(cohort, biomarker, joined, spec)
+        yield from _continuous(cohort, biomarker, joined, spec, ledger)
         for grouping in spec.groupings:
             for subgroup, mask in subgroup_filters(joined, spec):
                 within = joined.filter(mask) if subgroup != "all" else joined
@@ -208,9 +231,14 @@ def _compute(
 
 
 def _continuous(
-    cohort: CohortData, biomarker: str, joined: pl.DataFrame, spec: StudySpec
+    cohort: CohortData,
+    biomarker: str,
+    joined: pl.DataFrame,
+    spec: StudySpec,
+    ledger: dict[tuple[str, str, str], list[str]],
 ) -> Iterator[tuple[str, pl.DataFrame]]:
-    """Per-unit, per-SD and spline Cox models of the value itself (no grouping)."""
+    """Per-unit, per-SD and spline Cox models of the value itself (no grouping), and the
+    cut-point tests (maxstat; the family of every cut tried on this cohort)."""
     scales = cohort.expression.filter(pl.col("gene") == biomarker)["expression_scale"]
     scale = str(scales.drop_nulls().mode().sort()[0]) if scales.drop_nulls().len() else "unknown"
     for subgroup, mask in subgroup_filters(joined, spec):
@@ -226,6 +254,34 @@ def _continuous(
                 spec=spec,
             ):
                 yield table, _keyed(frame, keys)
+            for table, frame in cutpoint_frames(
+                within[time_column].to_numpy().astype(float),
+                within[event_column].to_numpy().astype(bool),
+                within["expression_value"].to_numpy().astype(float),
+                spec=spec,
+                earlier_choices=ledger.get((biomarker, endpoint, subgroup), []),
+                labels=_cohort_labels(joined, within, spec) if subgroup != "all" else None,
+            ):
+                yield table, _keyed(frame, keys)
+
+
+def _cohort_labels(
+    joined: pl.DataFrame, within: pl.DataFrame, spec: StudySpec
+) -> dict[str, np.ndarray] | None:
+    """Each grouping's labels for a subgroup's patients from the whole cohort's cut points
+    (``quartiles_within: cohort``), as the grouped analysis uses them; None = the
+    subgroup's own cut points."""
+    from analysis.groups import assign_groups
+    from analysis.vocabulary import GROUPINGS
+
+    if spec.quartiles_within != "cohort":
+        return None
+    labels = {}
+    for grouping in GROUPINGS:
+        assignment = assign_groups(joined["expression_value"].to_numpy(), grouping)
+        by_patient = dict(zip(joined["patient_id"].to_list(), assignment.labels, strict=True))
+        labels[grouping] = np.array([by_patient.get(p) for p in within["patient_id"]], dtype=object)
+    return labels
 
 
 def _ph_flagged(cox: pl.DataFrame) -> bool:
@@ -295,13 +351,55 @@ def _covariates(patients: pl.DataFrame, adjust_for: tuple[str, ...]) -> pd.DataF
     return pd.DataFrame(columns)
 
 
+def _ledger_rows(
+    frames: dict[str, list[pl.DataFrame]], spec: StudySpec, run_row: dict[str, Any]
+) -> pl.DataFrame:
+    """One ledger row per cut-point choice of this run's families, with its p."""
+    import json
+
+    rows = []
+    for family in frames["cutpoint_family_tests"]:
+        for item in family.iter_rows(named=True):
+            for choice in json.loads(item["choices"] or "[]"):
+                rows.append(
+                    {
+                        "study": spec.study,
+                        "input_sha256": run_row["input_sha256"],
+                        "biomarker": item["biomarker"],
+                        "endpoint": item["endpoint"],
+                        "subgroup": item["subgroup"],
+                        "grouping": choice["choice"],
+                        "first_run_id": run_row["run_id"],
+                        "last_run_id": run_row["run_id"],
+                        "n_runs": 1,
+                        "last_p": choice["p_value"],
+                    }
+                )
+    return pl.DataFrame(rows, schema=LEDGER_SCHEMA)
+
+
 def _write(
-    db_path: Path, run_row: dict[str, Any], frames: dict[str, list[pl.DataFrame]]
+    db_path: Path,
+    run_row: dict[str, Any],
+    frames: dict[str, list[pl.DataFrame]],
+    ledger: pl.DataFrame,
 ) -> dict[str, int]:
-    """All rows of the run in one transaction: results appear together or not at all."""
+    """All rows of the run in one transaction: results appear together or not at all.
+
+    The cut-point ledger is updated in the same transaction: a choice tried again keeps
+    its first run and counts one more run.
+    """
     counts: dict[str, int] = {}
     with connect(db_path) as con, transaction(con):
         ensure_results_schema(con)
+        if ledger.height:
+            con.register("_ledger", ledger.to_arrow())
+            con.execute(
+                f"insert into results.{LEDGER} by name select * from _ledger "
+                "on conflict do update set last_run_id = excluded.last_run_id, "
+                "n_runs = n_runs + 1, last_p = excluded.last_p"
+            )
+            con.unregister("_ledger")
         for table, parts in frames.items():
             if not parts:
                 counts[table] = 0
@@ -321,3 +419,21 @@ def _write(
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def ledger_choices(
+    con: duckdb.DuckDBPyConnection, study: str, input_sha256: str
+) -> dict[tuple[str, str, str], list[str]]:
+    """The cut-point choices earlier runs of ``study`` tried on the same cohort data."""
+    if f"results.{LEDGER}" not in existing_tables(con, "results"):
+        return {}
+    found: dict[tuple[str, str, str], list[str]] = {}
+    for row in fetch_dicts(
+        con,
+        f"select biomarker, endpoint, subgroup, grouping from results.{LEDGER} "
+        "where study = ? and input_sha256 = ? order by grouping",
+        [study, input_sha256],
+    ):
+        key = (row["biomarker"], row["endpoint"], row["subgroup"])
+        found.setdefault(key, []).append(row["grouping"])
+    return found

@@ -73,6 +73,16 @@ TABLES: dict[str, str] = {
         tau_days double, rmst_days double, se double, ci_lower double, ci_upper double,
         difference_days double, ratio double, p_value double, status varchar
     """,
+    "cutpoint_tests": f"""
+        {BIOMARKER_KEYS}, method varchar not null, min_prop double, max_prop double,
+        statistic double, cutpoint double, n_low integer, n_high integer, p_lau92 double,
+        p_lau94 double, p_permutation double, permutation_se double, permutations integer,
+        seed bigint, status varchar
+    """,
+    "cutpoint_family_tests": f"""
+        {BIOMARKER_KEYS}, n_choices integer, choices json, min_p double, corrected_p double,
+        permutations integer, seed bigint, status varchar
+    """,
     "gene_scan": """
         run_id varchar not null, gene varchar not null, endpoint varchar not null,
         subgroup varchar not null, n integer, events integer, q25 double, n_q1 integer,
@@ -95,6 +105,18 @@ TABLES: dict[str, str] = {
 }
 
 
+#: Every cut-point choice a study has analysed on the same cohort data, across runs and
+#: spec edits (the cut-point family of results.cutpoint_family_tests). Not per run: it has
+#: no run_id and no latest_ view.
+LEDGER = "cutpoint_ledger"
+LEDGER_COLUMNS = """
+    study varchar not null, input_sha256 varchar not null, biomarker varchar not null,
+    endpoint varchar not null, subgroup varchar not null, grouping varchar not null,
+    first_run_id varchar, last_run_id varchar, n_runs integer, last_p double,
+    primary key (study, input_sha256, biomarker, endpoint, subgroup, grouping)
+"""
+
+
 def ensure_results_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the results tables and the latest_* views (idempotent)."""
     con.execute("create schema if not exists results")
@@ -106,6 +128,7 @@ def ensure_results_schema(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(
                 f"alter table results.{name} add column if not exists {column} {column_type}"
             )
+    con.execute(f"create table if not exists results.{LEDGER} ({LEDGER_COLUMNS})")
     # Rows from before the Firth rows existed are all maximum likelihood fits.
     con.execute("update results.cox_models set method = 'mle' where method is null")
     con.execute(

@@ -20,6 +20,7 @@ its published figures are shown beside the run's, labelled with the citation.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -28,6 +29,7 @@ from rich.console import Console
 
 from analysis.formatting import (
     format_count,
+    format_expression,
     format_hr,
     format_landmark,
     format_level,
@@ -217,6 +219,26 @@ def rmst_text(row: SummaryRow, days_per_year: float) -> str:
     return f"{text} ({interval}) {format_p(row['rmst_p'])}"
 
 
+def cutpoint_text(row: SummaryRow) -> str:
+    """How many cut points were tried on this cohort, the smallest p corrected for them,
+    and the maximally selected cut, labelled exploratory."""
+    if row.get("cut_n_choices") is None:
+        return ""
+    names = [item["choice"] for item in json.loads(row["cut_choices"] or "[]")]
+    text = (
+        f"cut points: {row['cut_n_choices']} choices tried on this cohort "
+        f"({', '.join(names)}); smallest {format_p(row['cut_min_p'])}, corrected for the "
+        f"choices {format_p(row['cut_corrected_p'])} (permutation)"
+    )
+    if row.get("cut_value") is not None:
+        text += (
+            f"; exploratory best cut (maxstat) at {format_expression(row['cut_value'])} "
+            f"({row['cut_n_low']}/{row['cut_n_high']} patients), "
+            f"{format_p(row['cut_p_lau94'])} (Lausen 1994, corrected for the cuts searched)"
+        )
+    return text
+
+
 def is_significant(row: SummaryRow) -> bool:
     """Nominal log-rank p below 0.05 (the sentence that follows says if it survives)."""
     return row["p_value"] is not None and row["p_value"] < SIGNIFICANCE
@@ -293,6 +315,7 @@ def print_summary(
         lines = [line, logrank_text(row), hazard_ratio_text(row, settings.adjust_for)]
         lines.append(interaction_text(row, settings.subgroups))
         lines += [continuous_text(row), rmst_text(row, settings.days_per_year)]
+        lines.append(cutpoint_text(row))
         if not is_significant(row):
             lines.append(power_text(row))
         console.print(line, soft_wrap=True, highlight=False, markup=False)

@@ -1,7 +1,8 @@
 """The run report's figures, drawn from one run's result tables and saved as PNG + SVG.
 
-Every number on a figure is read from ``results.*`` (curves, log-rank and Cox rows); nothing
-is recomputed and ``group_assignments`` (the only table with patient ids) is never read.
+Every number on a figure is read from ``results.*`` (curves, log-rank, Cox and spline
+rows); nothing is recomputed. Of ``group_assignments`` (the only table with patient ids)
+only the ``value`` column is read, for the partial-effect plot's rug.
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from analysis.figures.forest import draw_forest
-from analysis.figures.km import DAYS_PER_UNIT, draw_km_panel
-from analysis.formatting import format_hr, format_p
-from pipelines.report.files import FigureFile
+from analysis.figures.km import days_per_unit, draw_km_panel
+from analysis.figures.partial_effect import draw_partial_effect, spline_test_text
+from analysis.formatting import format_count, format_hr, format_p
+from pipelines.report.files import FIGURE_KINDS, FigureFile
+from pipelines.report.settings import RunSettings
+from pipelines.warehouse import existing_tables
 
 DPI = 300
 PANEL_WIDTH_IN = 3.5
@@ -74,10 +78,14 @@ def render_figures(
     out_dir: Path,
     *,
     time_unit: str = "years",
+    days_per_year: float = RunSettings.days_per_year,
     landmark_years: float = 3.0,
     part: tuple[int, int] = (0, 1),
 ) -> list[FigureFile]:
     """Draw and save the figures of ``run_id`` into ``out_dir``; return their records.
+
+    ``days_per_year`` is the run's recorded convention (``RunSettings.days_per_year``):
+    it converts the stored days into ``time_unit`` and places the landmark.
 
     ``part=(k, n)`` draws only every n-th biomarker x endpoint panel set starting at k
     (and the forest plot in part 0), so that n processes can share the work; the
@@ -89,9 +97,16 @@ def render_figures(
     saved: list[FigureFile] = []
     with matplotlib.rc_context(FONTS):
         for biomarker, endpoint in run.panels()[index::count]:
-            options = {"time_unit": time_unit, "landmark_years": landmark_years}
+            options = {
+                "time_unit": time_unit,
+                "days_per_year": days_per_year,
+                "landmark_years": landmark_years,
+            }
             saved.append(_km_q1_vs_rest(run, biomarker, endpoint, out_dir, **options))
             saved.append(_km_quartiles(run, biomarker, endpoint, out_dir, **options))
+            partial_effect = _partial_effect(run, biomarker, endpoint, out_dir)
+            if partial_effect is not None:
+                saved.append(partial_effect)
             subgroups = _km_subgroups(run, biomarker, endpoint, out_dir, **options)
             if subgroups is not None:
                 saved.append(subgroups)
@@ -103,7 +118,7 @@ def render_figures(
 def report_order(con: duckdb.DuckDBPyConnection, run_id: str, figures: list[FigureFile]):
     """``figures`` from several parts in the order one process would have drawn them."""
     panels = {panel: number for number, panel in enumerate(_Run(con, run_id).panels())}
-    kinds = {"km_q1_vs_rest": 0, "km_quartiles": 1, "km_subgroups": 2, "forest": 3}
+    kinds = {kind: number for number, kind in enumerate(FIGURE_KINDS)}
     scan_kinds = {"scan_volcano": 0, "scan_top_genes": 1}
 
     def key(figure: FigureFile) -> tuple[int, int, int]:
@@ -147,6 +162,11 @@ class _Run:
             "from results.km_curves where run_id = $run_id order by all",
             params=params,
         ).pl()
+        # Runs recorded before the continuous models existed have no such tables.
+        self.has_continuous = {
+            "results.continuous_curves",
+            "results.continuous_models",
+        } <= existing_tables(con, "results")
 
     def panels(self) -> list[tuple[str, str]]:
         keys = self.curve_keys.select("biomarker", "endpoint").unique()
@@ -232,6 +252,7 @@ def _draw_panel(
     title: str,
     *,
     time_unit: str,
+    days_per_year: float,
     landmark_years: float,
 ) -> None:
     """One KM panel in column ``column`` of ``figure``, ``top_in`` inches below its top:
@@ -243,7 +264,8 @@ def _draw_panel(
     axes = figure.add_axes((left, km_bottom, panel_width, 1 - top_in / height - km_bottom))
     risk = figure.add_axes((left, 0.08 / height, panel_width, 0.6 / height))
     curves = km_panel_steps(run.con, run.run_id, *key)
-    max_time = curves["time_days"].max() / DAYS_PER_UNIT[time_unit] if curves.height else 1.0
+    per_unit = days_per_unit(time_unit, days_per_year)
+    max_time = curves["time_days"].max() / per_unit if curves.height else 1.0
     ticks = [t for t in MaxNLocator(nbins=6, integer=True).tick_values(0, max_time) if t >= 0]
     ticks = [t for t in ticks if t <= max_time] or [0.0]
     draw_km_panel(
@@ -251,6 +273,7 @@ def _draw_panel(
         curves,
         GROUP_ORDERS[key[2]],
         time_unit=time_unit,
+        days_per_year=days_per_year,
         landmark_years=landmark_years,
         annotation=annotation,
         risk_axes=risk,
@@ -322,6 +345,103 @@ def _km_quartiles(run: _Run, biomarker: str, endpoint: str, out_dir: Path, **opt
         "quartile (Q1 lowest), with numbers at risk, the log-rank p and the trend-test p."
     )
     return save_figure(figure, out_dir, "km_quartiles", biomarker, endpoint, caption)
+
+
+def continuous_curve(
+    con: duckdb.DuckDBPyConnection, run_id: str, biomarker: str, endpoint: str, subgroup: str
+) -> pl.DataFrame:
+    """The ``continuous_curves`` rows one partial-effect plot draws, ordered by value."""
+    return con.sql(
+        "select value, log_hr, ci_lower, ci_upper from results.continuous_curves "
+        "where run_id = $run_id and biomarker = $biomarker and endpoint = $endpoint "
+        "and subgroup = $subgroup order by value",
+        params={
+            "run_id": run_id,
+            "biomarker": biomarker,
+            "endpoint": endpoint,
+            "subgroup": subgroup,
+        },
+    ).pl()
+
+
+def _spline_row(run: _Run, biomarker: str, endpoint: str) -> dict[str, Any] | None:
+    """The whole-cohort ``rcs`` row, with the value's scale (from any model's row)."""
+    rows = run.con.sql(
+        "select lr_p, nonlinearity_p, json_array_length(knots) as n_knots, status, note, "
+        "(select max(scale) from results.continuous_models as other "
+        " where other.run_id = rcs.run_id and other.biomarker = rcs.biomarker "
+        " and other.endpoint = rcs.endpoint and other.subgroup = rcs.subgroup) as scale "
+        "from results.continuous_models as rcs where run_id = $run_id "
+        "and biomarker = $biomarker and endpoint = $endpoint and subgroup = 'all' "
+        "and model = 'rcs'",
+        params={"run_id": run.run_id, "biomarker": biomarker, "endpoint": endpoint},
+    ).pl()
+    return rows.row(0, named=True) if rows.height else None
+
+
+def _quartile_cut_points(run: _Run, biomarker: str, endpoint: str) -> list[float]:
+    """The whole cohort's Q1|Q2, Q2|Q3 and Q3|Q4 cut points (upper bounds of Q1-Q3)."""
+    rows = run.con.sql(
+        "select cutpoint_high from results.group_summary where run_id = $run_id "
+        "and biomarker = $biomarker and endpoint = $endpoint and grouping = 'quartiles' "
+        "and subgroup = 'all' and group_label in ('Q1', 'Q2', 'Q3') "
+        "and cutpoint_high is not null order by group_label",
+        params={"run_id": run.run_id, "biomarker": biomarker, "endpoint": endpoint},
+    ).fetchall()
+    return [value for (value,) in rows]
+
+
+def _patient_values(run: _Run, biomarker: str) -> list[float]:
+    """The whole cohort's values of ``biomarker``, for the rug: values only, never ids
+    (one grouping's rows, so that each patient appears once)."""
+    rows = run.con.sql(
+        "select value from results.group_assignments where run_id = $run_id "
+        "and biomarker = $biomarker and subgroup = 'all' and value is not null "
+        "and grouping = (select min(grouping) from results.group_assignments "
+        " where run_id = $run_id and biomarker = $biomarker and subgroup = 'all') "
+        "order by value",
+        params={"run_id": run.run_id, "biomarker": biomarker},
+    ).fetchall()
+    return [value for (value,) in rows]
+
+
+def _partial_effect(run: _Run, biomarker: str, endpoint: str, out_dir: Path) -> FigureFile | None:
+    """The spline's partial effect in the whole cohort; None without curve rows."""
+    if not run.has_continuous:
+        return None
+    curve = continuous_curve(run.con, run.run_id, biomarker, endpoint, "all")
+    if not curve.height:
+        return None
+    spline = _spline_row(run, biomarker, endpoint) or {}
+    annotation = spline_test_text(spline.get("lr_p"), spline.get("nonlinearity_p"))
+    if spline.get("status") not in (None, "ok"):
+        annotation += f"\n{spline.get('note') or spline['status']}"
+    scale = spline.get("scale")
+    figure = plt.figure(figsize=(PANEL_WIDTH_IN, PANEL_HEIGHT_IN - 0.4), layout="constrained")
+    axes = figure.add_subplot()
+    draw_partial_effect(
+        axes,
+        curve,
+        value_label=f"{biomarker}, {scale}" if scale else biomarker,
+        cut_points=_quartile_cut_points(run, biomarker, endpoint),
+        patient_values=_patient_values(run, biomarker),
+        annotation=annotation,
+    )
+    axes.set_title(run.title(biomarker, endpoint), loc="left")
+    knots = spline.get("n_knots")
+    spline_name = (
+        f"restricted cubic spline ({format_count(knots)} knots)"
+        if knots
+        else "restricted cubic spline"
+    )
+    caption = (
+        f"Partial effect of {biomarker} on {ENDPOINT_NAMES.get(endpoint, endpoint)}, "
+        f"whole cohort: Cox model with a {spline_name}, log relative hazard versus the "
+        "median value with its pointwise 95% CI; dotted lines mark the quartile cut "
+        "points and ticks along the axis the patients' values; the spline's "
+        "likelihood-ratio p and the non-linearity p (spline versus linear) are nominal."
+    )
+    return save_figure(figure, out_dir, "partial_effect", biomarker, endpoint, caption)
 
 
 def _km_subgroups(

@@ -6,7 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 #: Figure kinds, in the order the report shows them.
-FIGURE_KINDS = ("km_q1_vs_rest", "km_quartiles", "km_subgroups", "forest")
+FIGURE_KINDS = (
+    "km_q1_vs_rest",
+    "km_quartiles",
+    "partial_effect",
+    "km_subgroups",
+    "forest",
+)
 #: Figures of the genome-wide scan, when the study spec asks for one.
 SCAN_FIGURE_KINDS = ("scan_volcano", "scan_top_genes")
 

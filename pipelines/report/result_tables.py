@@ -27,6 +27,7 @@ from analysis.formatting import (
 )
 from pipelines.analyze.summary import (
     continuous_text,
+    cutpoint_text,
     family_sentence,
     hazard_ratio_text,
     interaction_text,
@@ -69,7 +70,7 @@ def summary(
         f"{years} Q2-Q4 (95% CI)",
         "Log-rank p (adjusted?)",
         "Hazard ratio Q2-Q4 vs Q1 (95% CI)",
-        "Interaction; continuous; RMST; power",
+        "Interaction; continuous; RMST; cut points; power",
     ]
     header = page.table_row(headers, cell="th", numeric_from=3)
     if reference is not None:
@@ -82,6 +83,7 @@ def summary(
     for row in rows:
         context = [interaction_text(row, settings.subgroups)]
         context += [continuous_text(row), rmst_text(row, settings.days_per_year)]
+        context.append(cutpoint_text(row))
         if not is_significant(row):
             context.append(power_text(row))
         cells = [

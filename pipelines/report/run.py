@@ -66,14 +66,21 @@ def write_report(
         chosen = found
         target = out_dir or default_report_dir(db_path, chosen)
         target.mkdir(parents=True, exist_ok=True)
-        time_unit = _figure_time_unit(con, chosen)
+        time_unit, days_per_year = _figure_time_settings(con, chosen)
         other = (
-            helper.submit(render_part, db_path, chosen, target / "figures", time_unit, (1, 2))
+            helper.submit(
+                render_part, db_path, chosen, target / "figures", time_unit, (1, 2), days_per_year
+            )
             if helper
             else None
         )
         figures = render_figures(
-            con, chosen, target / "figures", time_unit=time_unit, part=(0, 2 if other else 1)
+            con,
+            chosen,
+            target / "figures",
+            time_unit=time_unit,
+            days_per_year=days_per_year,
+            part=(0, 2 if other else 1),
         )
         if other is None:
             figures += render_scan_figures(con, chosen, target / "figures", time_unit=time_unit)
@@ -84,7 +91,12 @@ def write_report(
 
 
 def render_part(
-    db_path: Path, run_id: str, out_dir: Path, time_unit: str, part: tuple[int, int]
+    db_path: Path,
+    run_id: str,
+    out_dir: Path,
+    time_unit: str,
+    part: tuple[int, int],
+    days_per_year: float,
 ) -> list[FigureFile]:
     """One part of the panels plus the scan's figures, on its own read-only connection
     (runs in the helper, while the caller draws the other part and the forest plot)."""
@@ -92,12 +104,16 @@ def render_part(
     from pipelines.report.scan_figures import render_scan_figures
 
     with connect(db_path, read_only=True) as con:
-        figures = render_figures(con, run_id, out_dir, time_unit=time_unit, part=part)
+        figures = render_figures(
+            con, run_id, out_dir, time_unit=time_unit, days_per_year=days_per_year, part=part
+        )
         return figures + render_scan_figures(con, run_id, out_dir, time_unit=time_unit)
 
 
-def _figure_time_unit(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
-    """The study spec's ``figure_time_unit``, as recorded with the run (default years)."""
+def _figure_time_settings(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[str, float]:
+    """The study spec's ``figure_time_unit`` and ``days_per_year``, as recorded with the
+    run (defaults: years, 365.25)."""
     from pipelines.report.queries import run_settings
 
-    return run_settings(con, run_id).figure_time_unit
+    settings = run_settings(con, run_id)
+    return settings.figure_time_unit, settings.days_per_year

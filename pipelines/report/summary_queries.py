@@ -101,6 +101,15 @@ class SummaryRow(TypedDict):
     rmst_upper: float | None
     rmst_p: float | None
     rmst_status: str | None
+    cut_choices: str | None
+    cut_n_choices: int | None
+    cut_min_p: float | None
+    cut_corrected_p: float | None
+    cut_value: float | None
+    cut_n_low: int | None
+    cut_n_high: int | None
+    cut_p_lau94: float | None
+    cut_status: str | None
 
 
 _SUMMARY_SQL = """
@@ -186,6 +195,18 @@ _SUMMARY_SQL = """
             and contrast = $term
         group by all
     ),
+    cutpoints as (
+        select f.biomarker, f.endpoint, f.subgroup,
+            f.choices::varchar as cut_choices, f.n_choices as cut_n_choices,
+            f.min_p as cut_min_p, f.corrected_p as cut_corrected_p,
+            t.cutpoint as cut_value, t.n_low as cut_n_low, t.n_high as cut_n_high,
+            t.p_lau94 as cut_p_lau94, coalesce(t.status, f.status) as cut_status
+        from results.cutpoint_family_tests as f
+        left join results.cutpoint_tests as t
+            on t.run_id = f.run_id and t.biomarker = f.biomarker
+            and t.endpoint = f.endpoint and t.subgroup = f.subgroup
+        where f.run_id = $run
+    ),
     row_interactions as (
         select groups.biomarker, groups.endpoint, groups.subgroup,
             list(
@@ -208,7 +229,8 @@ _SUMMARY_SQL = """
         power.* exclude (biomarker, endpoint, subgroup),
         coalesce(row_interactions.interactions, []) as interactions,
         continuous.* exclude (biomarker, endpoint, subgroup),
-        rmst.* exclude (biomarker, endpoint, subgroup)
+        rmst.* exclude (biomarker, endpoint, subgroup),
+        cutpoints.* exclude (biomarker, endpoint, subgroup)
     from groups
     left join landmarks using (biomarker, endpoint, subgroup)
     left join tests using (biomarker, endpoint, subgroup)
@@ -217,6 +239,7 @@ _SUMMARY_SQL = """
     left join row_interactions using (biomarker, endpoint, subgroup)
     left join continuous using (biomarker, endpoint, subgroup)
     left join rmst using (biomarker, endpoint, subgroup)
+    left join cutpoints using (biomarker, endpoint, subgroup)
     order by biomarker, case endpoint when 'pfs' then 0 else 1 end, endpoint,
         case when subgroup = 'all' then 0 else 1 end, subgroup
 """

@@ -359,3 +359,53 @@ def test_stored_rmst_equals_lifelines(demo):
         group = [(t, e) for _, t, e, g in data if g == label]
         fitter = KaplanMeierFitter().fit([t for t, _ in group], [e for _, e in group])
         assert rmst == pytest.approx(restricted_mean_survival_time(fitter, t=tau), rel=1e-9)
+
+
+def test_cut_point_ledger_grows_with_every_choice_tried(demo, tmp_path: Path):
+    """Every cut-point choice tried on the same cohort data is remembered across runs and
+    spec edits, and the next run's family correction includes it."""
+    import json
+    import shutil
+
+    db_path, _ = demo
+    copy = tmp_path / "ledger.duckdb"
+    shutil.copy(db_path, copy)
+    first = rows(
+        copy,
+        """
+        select grouping, n_runs from results.cutpoint_ledger
+        where biomarker = 'IKZF1' and endpoint = 'pfs' and subgroup = 'all'
+        order by grouping""",
+    )
+    text = DSMM_SPEC.read_text().replace(
+        "groupings: [q1_vs_rest, quartiles]", "groupings: [q1_vs_rest, median]"
+    )
+    result = analyze(copy, parse_spec(text, source="median.yml"), code_version="test")
+    ledger = dict(
+        rows(
+            copy,
+            """
+            select grouping, n_runs from results.cutpoint_ledger
+            where biomarker = 'IKZF1' and endpoint = 'pfs' and subgroup = 'all'""",
+        )
+    )
+    before = dict(first)
+    assert set(before) <= set(ledger)
+    # Every choice of this run's family counts one more run; "median" is new here unless
+    # an earlier test of this module already tried it on the same data.
+    assert all(ledger[choice] == before.get(choice, 0) + 1 for choice in ledger)
+    assert {"q1_vs_rest", "quartiles", "maxstat"} <= set(before)
+    [(choices, n_choices, min_p, corrected_p, permutations)] = rows(
+        copy,
+        f"""
+        select choices, n_choices, min_p, corrected_p, permutations
+        from results.cutpoint_family_tests
+        where run_id = '{result.run_id}' and biomarker = 'IKZF1' and endpoint = 'pfs'
+          and subgroup = 'all'""",
+    )
+    tried = [item["choice"] for item in json.loads(choices)]
+    assert set(tried) == set(before) | {"median"} == set(ledger)
+    assert n_choices == len(tried)
+    assert 1 / (1 + permutations) <= corrected_p <= 1.0
+    smallest = min(item["p_value"] for item in json.loads(choices) if item["p_value"] is not None)
+    assert min_p == pytest.approx(smallest)

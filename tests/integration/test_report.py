@@ -46,10 +46,15 @@ def test_every_figure_kind_is_written_as_png_and_svg(report):
     assert {figure.kind for figure in report.figures} == {*FIGURE_KINDS, *SCAN_FIGURE_KINDS}
     for figure in report.figures:
         assert figure.png_path.stat().st_size > 0 and figure.svg_path.stat().st_size > 0
-    km = [f for f in report.figures if f.kind == "km_q1_vs_rest"]
-    assert {(f.biomarker, f.endpoint) for f in km} == {
+    panels = {
         (gene, endpoint) for gene in ("IKZF1", "IKZF3", "CRBN", "BSG") for endpoint in ("pfs", "os")
     }
+    for kind in ("km_q1_vs_rest", "partial_effect"):
+        drawn = [f for f in report.figures if f.kind == kind]
+        assert {(f.biomarker, f.endpoint) for f in drawn} == panels, kind
+    partial = next(f for f in report.figures if f.kind == "partial_effect")
+    assert partial.png_path.name == f"partial_effect_{partial.biomarker}_{partial.endpoint}.png"
+    assert "non-linearity p" in partial.svg_path.read_text(encoding="utf-8")
 
 
 def test_html_report_is_self_contained_and_labelled(report):

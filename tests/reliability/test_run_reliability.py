@@ -170,7 +170,11 @@ def test_unchanged_input_is_skipped_and_force_reproduces_the_results(warehouse: 
         tables = {}
         with duckdb.connect(str(warehouse), read_only=True) as con:
             for name in state:
-                if not name.startswith("results.") or name == "results.analysis_runs":
+                # The cut-point ledger is not per run: it is checked below.
+                if not name.startswith("results.") or name in (
+                    "results.analysis_runs",
+                    "results.cutpoint_ledger",
+                ):
                     continue
                 schema, table = name.split(".")
                 columns = [
@@ -197,6 +201,11 @@ def test_unchanged_input_is_skipped_and_force_reproduces_the_results(warehouse: 
         second_rows = sorted((row[1:] for row in rows if row[0] == runs[1]), key=repr)
         assert first_rows == second_rows and first_rows, name
     assert first["marts.cohort_patients"] == second["marts.cohort_patients"]
+    # The forced run tried the same cut-point choices again on the same data: each counts
+    # two runs now.
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        ledger = con.execute("select n_runs, last_p from results.cutpoint_ledger").fetchall()
+    assert ledger and {n_runs for n_runs, _ in ledger} == {2}
 
 
 def test_kill_at_any_point_leaves_the_published_warehouse_untouched(

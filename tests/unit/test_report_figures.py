@@ -14,13 +14,36 @@ from matplotlib import pyplot as plt
 from PIL import Image
 
 from analysis.figures.km import draw_km_panel
+from analysis.figures.partial_effect import draw_partial_effect
 from analysis.survival import km_curve
-from pipelines.report.figures import km_panel_steps, render_figures
+from pipelines.report import figures as report_figures
+from pipelines.report.figures import continuous_curve, km_panel_steps, render_figures
 from pipelines.report.files import FIGURE_KINDS
 
 RUN = "run-1"
 SUBGROUPS = ("all", "cytogenetic_risk=standard", "cytogenetic_risk=high")
 GROUPS = {"q1_vs_rest": ("Q1", "Q2-Q4"), "quartiles": ("Q1", "Q2", "Q3", "Q4")}
+SCALE = "log2 relative expression (-dCt)"
+#: IKZF1 values of 8 patients (negative, as -dCt values are) and their quartile cuts.
+VALUES = (-9.5, -8.8, -8.0, -7.6, -7.1, -6.6, -5.9, -4.4)
+CUTS = (-8.1, -7.35, -6.475)
+
+
+def _spline_curve(subgroup: str, slope: float) -> pl.DataFrame:
+    value = np.linspace(-9.5, -4.4, 21)
+    log_hr = slope * (value - np.median(VALUES)) + 0.05 * (value + 7.35) ** 2
+    return pl.DataFrame(
+        {
+            "run_id": RUN,
+            "biomarker": "IKZF1",
+            "endpoint": "pfs",
+            "subgroup": subgroup,
+            "value": value,
+            "log_hr": log_hr,
+            "ci_lower": log_hr - 0.4 - 0.1 * np.abs(value + 7.35),
+            "ci_upper": log_hr + 0.4 + 0.1 * np.abs(value + 7.35),
+        }
+    )
 
 
 def _curve_rows(rng: np.random.Generator) -> pl.DataFrame:
@@ -90,6 +113,47 @@ def con() -> duckdb.DuckDBPyConnection:
         ('{RUN}', 'IKZF1', 'pfs', 'q1_vs_rest', 'cytogenetic_risk interaction', 'interaction',
          'Q2-Q4 vs Q1', 1.2, 0.3, 4.0, 0.7, 0.321, 'ok', 'mle', null)"""
     )
+    spline = pl.concat(  # noqa: F841 (read by DuckDB)
+        [_spline_curve("all", 0.3), _spline_curve("cytogenetic_risk=high", -0.2)]
+    )
+    connection.sql("create table results.continuous_curves as select * from spline")
+    connection.sql(
+        "create table results.continuous_models (run_id varchar, biomarker varchar, "
+        "endpoint varchar, subgroup varchar, model varchar, scale varchar, "
+        "hazard_ratio double, lr_p double, nonlinearity_p double, knots json, "
+        "status varchar, note varchar)"
+    )
+    connection.sql(
+        f"""insert into results.continuous_models values
+        ('{RUN}', 'IKZF1', 'pfs', 'all', 'per_unit', '{SCALE}', 1.33, 0.066, null, null,
+         'ok', null),
+        ('{RUN}', 'IKZF1', 'pfs', 'all', 'rcs', '{SCALE}', null, 0.154, 0.0389,
+         '[-9.2, -7.9, -6.6, -4.6]', 'few_events_per_variable',
+         '9.3 events per variable (< 10)')"""
+    )
+    connection.sql(
+        "create table results.group_summary (run_id varchar, biomarker varchar, "
+        "endpoint varchar, grouping varchar, subgroup varchar, group_label varchar, "
+        "cutpoint_low double, cutpoint_high double)"
+    )
+    bounds = (min(VALUES), *CUTS, max(VALUES))
+    for index in range(4):
+        connection.execute(
+            "insert into results.group_summary values (?, 'IKZF1', 'pfs', 'quartiles', "
+            "'all', ?, ?, ?)",
+            [RUN, f"Q{index + 1}", bounds[index], bounds[index + 1]],
+        )
+    connection.sql(
+        "create table results.group_assignments (run_id varchar, biomarker varchar, "
+        "grouping varchar, subgroup varchar, patient_id varchar, value double, "
+        "group_label varchar)"
+    )
+    for grouping in GROUPS:
+        for number, value in enumerate(VALUES):
+            connection.execute(
+                "insert into results.group_assignments values (?, 'IKZF1', ?, 'all', ?, ?, null)",
+                [RUN, grouping, f"PATIENT-{number}", value],
+            )
     return connection
 
 
@@ -100,7 +164,7 @@ def figures(con, tmp_path):
 
 def test_every_kind_is_saved_as_png_at_300_dpi_and_svg(figures):
     assert sorted({f.kind for f in figures}) == sorted(FIGURE_KINDS)
-    assert len(figures) == 4
+    assert len(figures) == 5
     for figure in figures:
         assert figure.png_path.stat().st_size > 0
         assert figure.svg_path.stat().st_size > 0
@@ -109,6 +173,15 @@ def test_every_kind_is_saved_as_png_at_300_dpi_and_svg(figures):
             assert image.info["dpi"] == pytest.approx((300, 300), abs=0.5)
     names = {f.png_path.name for f in figures}
     assert "km_q1_vs_rest_IKZF1_pfs.png" in names
+    assert "partial_effect_IKZF1_pfs.png" in names
+    # next to the biomarker's Kaplan-Meier panels
+    assert [f.kind for f in figures] == [
+        "km_q1_vs_rest",
+        "km_quartiles",
+        "partial_effect",
+        "km_subgroups",
+        "forest",
+    ]
     assert "forest.png" in names
     assert not plt.get_fignums()  # every figure closed
 
@@ -125,6 +198,11 @@ def test_figure_text_reads_the_tables(figures):
     assert "log-rank p=0.024" in svg["km_q1_vs_rest"]
     assert "HR 2.50 (1.10-5.70)" in svg["km_q1_vs_rest"]
     assert "trend p=0.045" in svg["km_quartiles"]
+    assert "spline p=0.154, non-linearity p=0.039" in svg["partial_effect"]
+    assert "9.3 events per variable (&lt; 10)" in svg["partial_effect"]
+    assert f"IKZF1, {SCALE}" in svg["partial_effect"]
+    assert "log relative hazard vs the median" in svg["partial_effect"]
+    assert all("PATIENT-" not in text for text in svg.values())  # values only, never ids
     assert all("(simulated data)" in text for text in svg.values())
 
 
@@ -145,3 +223,58 @@ def test_km_steps_equal_the_table_rows(con):
         rows = direct.filter(pl.col("group_label") == step.group_label)
         np.testing.assert_array_equal(step.time_days, rows["time_days"].to_numpy())
         np.testing.assert_array_equal(step.survival, rows["survival"].to_numpy())
+
+
+def test_partial_effect_curve_equals_the_table_rows(con):
+    rows = continuous_curve(con, RUN, "IKZF1", "pfs", "all")
+    direct = con.sql(
+        "select value, log_hr, ci_lower, ci_upper from results.continuous_curves "
+        f"where run_id = '{RUN}' and biomarker = 'IKZF1' and endpoint = 'pfs' "
+        "and subgroup = 'all' order by value"
+    ).pl()
+    figure, axes = plt.subplots()
+    plotted = draw_partial_effect(
+        axes, rows, value_label=f"IKZF1, {SCALE}", cut_points=CUTS, patient_values=VALUES
+    )
+    lines = axes.get_lines()
+    plt.close(figure)
+    for column in ("value", "log_hr", "ci_lower", "ci_upper"):
+        np.testing.assert_array_equal(getattr(plotted, column), direct[column].to_numpy())
+    [curve] = [line for line in lines if line.get_label() == "spline"]
+    np.testing.assert_array_equal(curve.get_xdata(), direct["value"].to_numpy())
+    np.testing.assert_array_equal(curve.get_ydata(), direct["log_hr"].to_numpy())
+    cut_lines = [line.get_xdata()[0] for line in lines if line.get_linestyle() == ":"]
+    assert cut_lines == list(CUTS)
+
+
+def test_no_partial_effect_without_curve_rows(con, tmp_path):
+    con.sql("delete from results.continuous_curves where subgroup = 'all'")
+    kinds = [f.kind for f in render_figures(con, RUN, tmp_path / "no_rows")]
+    assert "partial_effect" not in kinds and len(kinds) == 4
+    # a run recorded before the continuous models existed has no such tables at all
+    con.sql("drop table results.continuous_curves")
+    kinds = [f.kind for f in render_figures(con, RUN, tmp_path / "no_table")]
+    assert "partial_effect" not in kinds and len(kinds) == 4
+
+
+def test_km_times_use_the_runs_days_per_year(con, tmp_path, monkeypatch):
+    steps = km_panel_steps(con, RUN, "IKZF1", "pfs", "q1_vs_rest", "all")
+    q1 = steps.filter(pl.col("group_label") == "Q1")
+    for days_per_year in (365.25, 300.0):
+        figure, axes = plt.subplots()
+        draw_km_panel(axes, q1, ("Q1",), days_per_year=days_per_year, landmark_years=3.0)
+        [step, *_] = axes.get_lines()
+        [landmark] = axes.collections
+        plt.close(figure)
+        np.testing.assert_allclose(step.get_xdata(), q1["time_days"].to_numpy() / days_per_year)
+        assert landmark.get_segments()[0][0][0] == pytest.approx(3.0)
+    # render_figures hands the run's days_per_year to every KM panel
+    seen = []
+    original = report_figures.draw_km_panel
+    monkeypatch.setattr(
+        report_figures,
+        "draw_km_panel",
+        lambda *args, **kwargs: seen.append(kwargs["days_per_year"]) or original(*args, **kwargs),
+    )
+    render_figures(con, RUN, tmp_path, days_per_year=300.0)
+    assert seen and set(seen) == {300.0}
