@@ -114,3 +114,6 @@ CUTPOINT_STATUSES: tuple[CutpointStatus, ...] = get_args(CutpointStatus)
 WALD_Z = 1.959963984540054
 #: Events per variable below which a fitted Cox model is flagged (Peduzzi et al. 1996).
 MIN_EVENTS_PER_VARIABLE = 10
+#: A proportional-hazards test p below this flags a model: a warning in the report and,
+#: with ``rmst: auto``, the trigger for restricted mean survival times.
+PH_ALPHA = 0.05

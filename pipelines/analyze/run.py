@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from analysis.vocabulary import PH_ALPHA
 from pipelines.analyze.beyond_quartiles import continuous_frames, cutpoint_frames, rmst_frame
 from pipelines.analyze.cohort import (
     ENDPOINT_COLUMNS,
@@ -41,8 +42,6 @@ from pipelines.warehouse import (
 if TYPE_CHECKING:
     from pipelines.spec import StudySpec
 
-#: A proportional-hazards test p below this flags a model (RMST with ``rmst: auto``).
-PH_ALPHA = 0.05
 LEDGER_SCHEMA = {
     "study": pl.String,
     "input_sha256": pl.String,

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from analysis.vocabulary import PH_ALPHA
 from pipelines.atomic import write_text_atomically
 from pipelines.errors import AnalysisRunNotFound
 from pipelines.report import queries, result_tables, sections, summary_queries
@@ -33,8 +34,6 @@ from pipelines.report.settings import RunSettings
 
 #: A group smaller than this is flagged in the warnings.
 MIN_GROUP_SIZE = 10
-#: Proportional-hazards test p below this is flagged.
-PH_ALPHA = 0.05
 #: Top genes of the scan listed per endpoint.
 SCAN_TOP_GENES_LISTED = 10
 

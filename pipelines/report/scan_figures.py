@@ -48,8 +48,8 @@ def render_scan_figures(
     curves = con.sql(
         "select * from results.gene_scan_curves where run_id = $run", params={"run": run_id}
     ).pl()
-    scan_settings = run_settings(con, run_id).scan
-    fdr, top_count = scan_settings.fdr, scan_settings.top_genes
+    settings = run_settings(con, run_id)
+    fdr, top_count = settings.scan.fdr, settings.scan.top_genes
     out_dir.mkdir(parents=True, exist_ok=True)
     saved = []
     with matplotlib.rc_context(FONTS):
@@ -60,7 +60,11 @@ def render_scan_figures(
             chosen = top["gene"].head(top_count).to_list()
             panels = curves.filter((pl.col("endpoint") == endpoint) & pl.col("gene").is_in(chosen))
             if not panels.is_empty():
-                saved.append(_top_genes(rows, panels, endpoint, fdr, out_dir, time_unit))
+                saved.append(
+                    _top_genes(
+                        rows, panels, endpoint, fdr, out_dir, time_unit, settings.days_per_year
+                    )
+                )
     return saved
 
 
@@ -123,6 +127,7 @@ def _top_genes(
     fdr: float,
     out_dir: Path,
     time_unit: str,
+    days_per_year: float,
 ) -> FigureFile:
     genes = (
         rows.filter(pl.col("gene").is_in(curves["gene"].unique().to_list()))
@@ -149,6 +154,7 @@ def _top_genes(
             curves.filter(pl.col("gene") == gene),
             ("Q1", "Q2-Q4"),
             time_unit=time_unit,
+            days_per_year=days_per_year,
             landmark_years=None,
             annotation=annotation,
         )

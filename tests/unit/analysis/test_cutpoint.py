@@ -37,22 +37,17 @@ FAST = settings(
 )
 SEED = 20_170_101
 ALL_CHOICES = list(CUTPOINT_CHOICES)
-CUTPOINT_TEST_COLUMNS = [
-    "method",
-    "min_prop",
-    "max_prop",
-    "statistic",
-    "cutpoint",
-    "n_low",
-    "n_high",
-    "p_lau92",
-    "p_lau94",
-    "p_permutation",
-    "permutation_se",
-    "permutations",
-    "seed",
-    "status",
-]
+
+
+def _table_columns(table: str) -> list[str]:
+    """The columns of a results table after its keys, from the one schema definition."""
+    from pipelines.analyze.schema import TABLES
+
+    names = [part.split()[0] for part in TABLES[table].split(",") if part.strip()]
+    return [name for name in names if name not in {"run_id", "biomarker", "endpoint", "subgroup"}]
+
+
+CUTPOINT_TEST_COLUMNS = _table_columns("cutpoint_tests")
 
 
 def cohort(n: int = 40, seed: int = 3, effect: float = 0.8):
